@@ -1,0 +1,1 @@
+"""FC control-plane client: signing, errors, wire models, paging and the async client."""

@@ -1,0 +1,76 @@
+"""The FC error tree: what to retry, what to record and give up on.
+
+    FCError
+    ├── RetriableError          429, 500, 502, 503, 504, throttling codes, timeouts, dropped connections
+    └── FatalError              every other 4xx, bad answers, config that cannot work
+        ├── AuthError           403 SignatureNotMatch / InvalidAccessKeyID / AccessDenied, clock skew
+        └── MalformedAnswerError  the body is not the JSON shape the API documents
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "AuthError",
+    "FCError",
+    "FatalError",
+    "MalformedAnswerError",
+    "PagingError",
+    "RetriableError",
+    "classify",
+]
+
+RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+RETRIABLE_CODES = frozenset(
+    {"ResourceExhausted", "ResourceThrottled", "Throttling", "ThrottlingException", "TooManyRequests",
+     "InternalServerError", "ServiceUnavailable"}
+)
+AUTH_CODES = frozenset(
+    {"SignatureNotMatch", "InvalidAccessKeyID", "AccessDenied", "InvalidSecurityToken",
+     "SecurityTokenExpired", "RequestTimeTooSkewed"}
+)
+
+
+@dataclass
+class FCError(Exception):
+    """A failed FC call; ``code`` is FC's error code or a local one (``Timeout``, ``ConnectError``)."""
+
+    code: str
+    message: str
+    http_status: int | None = None
+    request_id: str | None = None
+
+    def __str__(self) -> str:
+        status = f" (HTTP {self.http_status})" if self.http_status else ""
+        rid = f" request id {self.request_id}" if self.request_id else ""
+        return f"{self.code}{status}: {self.message}{rid}"
+
+
+class RetriableError(FCError):
+    """Worth another attempt: throttling, server errors, transport failures."""
+
+
+class FatalError(FCError):
+    """Another attempt would get the same answer."""
+
+
+class AuthError(FatalError):
+    """Credentials, signature, permission or clock problems."""
+
+
+class MalformedAnswerError(FatalError):
+    """A 2xx answer whose body does not have the documented shape."""
+
+
+class PagingError(FatalError):
+    """A list call whose paging did not terminate (repeated token or page cap)."""
+
+
+def classify(http_status: int, code: str, message: str, request_id: str | None) -> FCError:
+    """Map an error answer to the tree by body code first, then by status (FC 3.0 tables list status 0)."""
+    if code in AUTH_CODES:
+        return AuthError(code, message, http_status, request_id)
+    if code in RETRIABLE_CODES or http_status in RETRIABLE_STATUS:
+        return RetriableError(code, message, http_status, request_id)
+    return FatalError(code, message, http_status, request_id)
