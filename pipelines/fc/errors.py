@@ -40,6 +40,9 @@ class FCError(Exception):
     message: str
     http_status: int | None = None
     request_id: str | None = None
+    retry_after_s: float | None = None  # the server's Retry-After / x-acs-retry-after hint
+    attempts: int = 1
+    latency_ms: float | None = None
 
     def __str__(self) -> str:
         status = f" (HTTP {self.http_status})" if self.http_status else ""

@@ -1,0 +1,220 @@
+"""Discovery and polling: targets in, inventory rows and poll outcomes out.
+
+Every planned poll ends as exactly one outcome, ok or error; an exception inside one poll is
+captured as that poll's failure and never loses the tick's other polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+import httpx
+
+from pipelines.config import Target, TargetsFile
+from pipelines.fc.client import API_VERSION, FCClient, RetryPolicy
+from pipelines.fc.errors import FCError, FatalError
+from pipelines.fc.models import Alias, FunctionSpec, Instance
+from pipelines.fc.signing import CredentialsProvider
+
+__all__ = [
+    "DiscoveryFailure",
+    "Inventory",
+    "InventoryRow",
+    "PollOutcome",
+    "PollTarget",
+    "Session",
+    "discover",
+    "open_session",
+    "plan_polls",
+    "poll_all",
+]
+
+log = logging.getLogger(__name__)
+
+TargetKey = tuple[str, str]  # (account_id, region)
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class InventoryRow:
+    account_id: str
+    region: str
+    service_name: str
+    spec: FunctionSpec
+    qualifiers: tuple[str, ...]
+    api_version: str = API_VERSION
+
+
+@dataclass(frozen=True)
+class DiscoveryFailure:
+    account_id: str
+    region: str
+    service_name: str | None
+    error: FCError
+
+
+@dataclass
+class Inventory:
+    rows: list[InventoryRow] = field(default_factory=list)
+    failures: list[DiscoveryFailure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PollTarget:
+    account_id: str
+    region: str
+    service_name: str
+    function_name: str
+    qualifier: str
+    api_version: str = API_VERSION
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    target: PollTarget
+    observed_at: datetime | None
+    instances: tuple[Instance, ...]
+    error: FCError | None
+    http_status: int | None
+    request_id: str | None
+    attempts: int
+    latency_ms: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Session:
+    """The clients of one run, sharing one connection pool; concurrency is capped here (C8)."""
+
+    clients: dict[TargetKey, FCClient]
+    targets: dict[TargetKey, Target]
+    limit: asyncio.Semaphore
+
+
+@asynccontextmanager
+async def open_session(
+    targets: TargetsFile,
+    credentials: CredentialsProvider,
+    *,
+    concurrency: int = 64,
+    timeout_s: float = 10.0,
+    retry: RetryPolicy | None = None,
+) -> AsyncIterator[Session]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # The pool never waits longer than a request may take: the semaphore keeps it from filling.
+    timeout = httpx.Timeout(timeout_s, pool=timeout_s)
+    async with httpx.AsyncClient(limits=limits, timeout=timeout, verify=True) as http:
+        clients: dict[TargetKey, FCClient] = {}
+        by_key: dict[TargetKey, Target] = {}
+        for t in targets.targets:
+            for region in t.regions:
+                key = (t.account_id, region)
+                by_key[key] = t
+                clients[key] = FCClient(
+                    http,
+                    account_id=t.account_id,
+                    region=region,
+                    credentials=credentials,
+                    endpoint=t.endpoint,
+                    scheme=t.signature,
+                    retry=retry,
+                )
+        yield Session(clients, by_key, asyncio.Semaphore(concurrency))
+
+
+def _qualifiers(target: Target, aliases: Iterable[Alias]) -> tuple[str, ...]:
+    policy = target.qualifiers
+    if isinstance(policy, list):
+        return tuple(policy)
+    names = tuple(sorted(a.name for a in aliases))
+    if policy == "latest":
+        return ("LATEST",)
+    if policy == "aliases":
+        return names
+    return ("LATEST", *names)
+
+
+async def discover(session: Session) -> Inventory:
+    """ListServices, then ListFunctions and ListAliases per kept service, all targets at once."""
+    inventory = Inventory()
+
+    async def limited(call: Callable[[], Awaitable[R]]) -> R:
+        async with session.limit:
+            return await call()
+
+    async def one_service(key: TargetKey, client: FCClient, target: Target, service: str) -> None:
+        try:
+            functions, aliases = await asyncio.gather(
+                limited(lambda: client.list_functions(service)),
+                limited(lambda: client.list_aliases(service)),
+            )
+        except FCError as e:
+            inventory.failures.append(DiscoveryFailure(key[0], key[1], service, e))
+            return
+        qualifiers = _qualifiers(target, aliases)
+        for spec in functions:
+            if target.functions.keeps(spec.name):
+                inventory.rows.append(InventoryRow(key[0], key[1], service, spec, qualifiers))
+
+    async def one_target(key: TargetKey, client: FCClient) -> None:
+        target = session.targets[key]
+        try:
+            services = await limited(client.list_services)
+        except FCError as e:
+            inventory.failures.append(DiscoveryFailure(key[0], key[1], None, e))
+            return
+        kept = [s.name for s in services if target.services.keeps(s.name)]
+        await asyncio.gather(*(one_service(key, client, target, name) for name in kept))
+
+    await asyncio.gather(*(one_target(k, c) for k, c in session.clients.items()))
+    inventory.rows.sort(key=lambda r: (r.account_id, r.region, r.service_name, r.spec.name))
+    return inventory
+
+
+def plan_polls(rows: Iterable[InventoryRow]) -> list[PollTarget]:
+    return [
+        PollTarget(r.account_id, r.region, r.service_name, r.spec.name, q, r.api_version)
+        for r in rows
+        for q in r.qualifiers
+    ]
+
+
+async def poll_all(session: Session, plan: Iterable[PollTarget]) -> list[PollOutcome]:
+    """One ListInstances per planned poll, concurrently; outcomes in plan order."""
+
+    async def one(p: PollTarget) -> PollOutcome:
+        client = session.clients.get((p.account_id, p.region))
+        if client is None:
+            error = FatalError("TargetNotConfigured", f"account {p.account_id} region {p.region} is not in targets")
+            return PollOutcome(p, None, (), error, None, None, 0, None)
+        async with session.limit:
+            try:
+                answer = await client.list_instances(p.service_name, p.function_name, qualifier=p.qualifier)
+            except FCError as e:
+                return PollOutcome(p, None, (), e, e.http_status, e.request_id, e.attempts, e.latency_ms)
+            except Exception as e:
+                # A bug in one poll must not cost the tick its other polls: record it, loudly.
+                log.exception("poll %s/%s/%s failed unexpectedly", p.service_name, p.function_name, p.qualifier)
+                error = FatalError("InternalError", f"{type(e).__name__} while polling")
+                return PollOutcome(p, None, (), error, None, None, 1, None)
+        return PollOutcome(
+            p,
+            answer.observed_at,
+            tuple(answer.instances),
+            None,
+            answer.http_status,
+            answer.request_id,
+            answer.attempts,
+            answer.latency_ms,
+        )
+
+    return list(await asyncio.gather(*(one(p) for p in plan)))

@@ -1,0 +1,262 @@
+"""Async FC 2.0 (2021-04-06) control-plane client: one instance per (account, region) target.
+
+Calls are signed per attempt (a fresh date every time), retried on the retriable branch of the
+error tree with exponential backoff and full jitter inside a per-call deadline, and return
+frozen models. The httpx.AsyncClient is shared and owned by the caller (one per run).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_random_exponential
+
+from pipelines.fc.errors import FCError, MalformedAnswerError, RetriableError, classify
+from pipelines.fc.models import (
+    Alias,
+    FunctionSpec,
+    Instance,
+    Page,
+    Service,
+    parse_aliases,
+    parse_error_body,
+    parse_functions,
+    parse_instances,
+    parse_services,
+)
+from pipelines.fc.paging import collect_pages
+from pipelines.fc.signing import ACS3Auth, CredentialsProvider, FCAuth, http_date, query_text
+
+__all__ = ["API_VERSION", "FCClient", "InstancesAnswer", "RetryPolicy", "default_endpoint"]
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2021-04-06"
+LIST_PAGE_SIZE = 100  # the documented maximum for the paged list APIs
+Scheme = Literal["acs3", "fc"]
+
+
+def default_endpoint(account_id: str, region: str) -> str:
+    return f"https://{account_id}.{region}.fc.aliyuncs.com"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_s: float = 0.2
+    max_backoff_s: float = 5.0
+    deadline_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class InstancesAnswer:
+    instances: list[Instance]
+    request_id: str | None
+    http_status: int
+    attempts: int
+    latency_ms: float
+    observed_at: datetime
+
+
+@dataclass(frozen=True)
+class _Answer:
+    body: Any
+    request_id: str | None
+    http_status: int
+    attempts: int
+    latency_ms: float
+
+
+def _retry_after_s(error: BaseException | None) -> float | None:
+    return error.retry_after_s if isinstance(error, FCError) else None
+
+
+class _Wait:
+    """Full-jitter exponential backoff, but never shorter than the server's Retry-After."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._jitter = wait_random_exponential(multiplier=policy.base_s, max=policy.max_backoff_s)
+
+    def __call__(self, state: RetryCallState) -> float:
+        backoff = self._jitter(state)
+        hint = _retry_after_s(state.outcome.exception() if state.outcome else None)
+        return max(backoff, hint) if hint is not None else backoff
+
+
+class FCClient:
+    """ListServices / ListFunctions / ListAliases / ListInstances for one account and region."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        account_id: str,
+        region: str,
+        credentials: CredentialsProvider,
+        endpoint: str | None = None,
+        scheme: Scheme = "acs3",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._http = http
+        self.account_id = account_id
+        self.region = region
+        self.endpoint = (endpoint or default_endpoint(account_id, region)).rstrip("/")
+        self._credentials = credentials
+        self._scheme = scheme
+        self._retry = retry or RetryPolicy()
+
+    # --- public API ------------------------------------------------------------------------
+
+    async def list_services(self) -> list[Service]:
+        async def fetch(token: str | None) -> Page[Service]:
+            answer = await self._call("ListServices", "/services", _paged({}, token))
+            return parse_services(answer.body)
+
+        return await collect_pages(fetch)
+
+    async def list_functions(self, service: str) -> list[FunctionSpec]:
+        async def fetch(token: str | None) -> Page[FunctionSpec]:
+            answer = await self._call("ListFunctions", f"/services/{_seg(service)}/functions", _paged({}, token))
+            return parse_functions(answer.body)
+
+        return await collect_pages(fetch)
+
+    async def list_aliases(self, service: str) -> list[Alias]:
+        async def fetch(token: str | None) -> Page[Alias]:
+            answer = await self._call("ListAliases", f"/services/{_seg(service)}/aliases", _paged({}, token))
+            return parse_aliases(answer.body)
+
+        return await collect_pages(fetch)
+
+    async def list_instances(
+        self,
+        service: str,
+        function: str,
+        *,
+        qualifier: str | None = None,
+        instance_ids: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> InstancesAnswer:
+        """FC 2.0 ListInstances: one call, no paging; ``limit`` is 0..1000."""
+        if limit is not None and not 0 <= limit <= 1000:
+            raise ValueError("limit must be within 0..1000")
+        query: list[tuple[str, str]] = []
+        if qualifier:
+            query.append(("qualifier", qualifier))
+        if limit is not None:
+            query.append(("limit", query_text(limit)))
+        # The Tea SDK's `.N` form: the one the ACS3 signer and today's servers agree on.
+        query.extend((f"instanceIds.{n}", iid) for n, iid in enumerate(instance_ids, start=1))
+        answer = await self._call(
+            "ListInstances", f"/services/{_seg(service)}/functions/{_seg(function)}/instances", query
+        )
+        return InstancesAnswer(
+            instances=parse_instances(answer.body),
+            request_id=answer.request_id,
+            http_status=answer.http_status,
+            attempts=answer.attempts,
+            latency_ms=answer.latency_ms,
+            observed_at=datetime.now(UTC),
+        )
+
+    # --- transport -------------------------------------------------------------------------
+
+    async def _call(self, action: str, path: str, query: Sequence[tuple[str, str]]) -> _Answer:
+        policy = self._retry
+        started = time.perf_counter()
+        attempts = 0
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(RetriableError),
+            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.deadline_s),
+            wait=_Wait(policy),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                attempts += 1
+                try:
+                    body, rid, status = await self._once(action, path, query)
+                except FCError as e:
+                    e.attempts = attempts
+                    e.latency_ms = (time.perf_counter() - started) * 1000
+                    raise
+        return _Answer(body, rid, status, attempts, (time.perf_counter() - started) * 1000)
+
+    def _auth(self, action: str) -> httpx.Auth:
+        if self._scheme == "fc":
+            return FCAuth(self._credentials)
+        return ACS3Auth(self._credentials, action=lambda _r: action, version=API_VERSION)
+
+    async def _once(self, action: str, path: str, query: Sequence[tuple[str, str]]) -> tuple[Any, str | None, int]:
+        url = f"{self.endpoint}/{API_VERSION}{path}"
+        headers = {
+            "x-fc-account-id": self.account_id,
+            "x-fc-date": http_date(datetime.now(UTC)),
+            "x-fc-trace-id": uuid.uuid4().hex,
+        }
+        try:
+            # The whole exchange, body read included, is inside the retry (case C9).
+            response = await self._http.get(url, params=list(query), headers=headers, auth=self._auth(action))
+            content = response.content
+        except httpx.TimeoutException as e:
+            raise RetriableError("Timeout", f"{action}: {type(e).__name__}") from None
+        except httpx.TransportError as e:
+            raise RetriableError("ConnectionError", f"{action}: {type(e).__name__}") from None
+        rid = response.headers.get("x-fc-request-id") or response.headers.get("x-acs-request-id")
+        body = _json(content)
+        if response.is_success:
+            if body is _INVALID:
+                raise MalformedAnswerError("MalformedAnswer", f"{action}: body is not JSON", response.status_code, rid)
+            return body, rid, response.status_code
+        err = parse_error_body(body if body is not _INVALID else None)
+        code = err.code if err else f"HTTP{response.status_code}"
+        message = err.message if err else f"{action}: HTTP {response.status_code} with no FC error body"
+        error = classify(response.status_code, code, message, rid or (err.request_id if err else None))
+        error.retry_after_s = _retry_after(response.headers)
+        raise error
+
+
+_INVALID = object()
+
+
+def _json(content: bytes) -> Any:
+    if not content:
+        return _INVALID
+    try:
+        return json.loads(content)
+    except ValueError:
+        return _INVALID
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """``x-acs-retry-after`` is milliseconds (Tea SDK), ``Retry-After`` seconds (HTTP)."""
+    for name, scale in (("x-acs-retry-after", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is not None:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                continue
+    return None
+
+
+def _paged(query: dict[str, str], token: str | None) -> list[tuple[str, str]]:
+    pairs = [*query.items(), ("limit", query_text(LIST_PAGE_SIZE))]
+    if token:
+        pairs.append(("nextToken", token))
+    return pairs
+
+
+def _seg(name: str) -> str:
+    """FC names are [A-Za-z0-9_-]; escaping keeps any other byte from changing the path."""
+    return quote(name, safe="")

@@ -1,0 +1,1 @@
+"""Parquet storage: explicit schemas, the partition layout and atomic per-tick writes."""

@@ -1,0 +1,107 @@
+"""The Parquet store: hive ``dt=`` layout, atomic per-tick files and the latest inventory.
+
+Layout under the root (one directory per table)::
+
+    polls/dt=2026-12-03/tick-20261203T120000Z.parquet
+    instances/dt=2026-12-03/tick-20261203T120000Z.parquet
+    functions/dt=2026-12-03/inventory-20261203T115500Z.parquet
+    <table>/dt=1970-01-01/_schema-v1.parquet      zero rows, pins the schema so an empty
+                                                  store reads as typed empty tables (C15)
+
+A file is written under a dot-prefixed temporary name that no reader's ``*.parquet`` glob
+matches, flushed, then renamed over its final name: a reader sees the old file or the new one,
+never a part. Re-running a tick replaces its files instead of adding rows (C18). Names come
+only from timestamps, never from service or function names.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.storage.schemas import SCHEMA_VERSION, SCHEMAS
+
+__all__ = ["ParquetStore", "WrittenFile", "table_from_frame"]
+
+SEED_DT = "1970-01-01"
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    table: str
+    path: Path
+    rows: int
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def table_from_frame(frame: pd.DataFrame, table: str) -> pa.Table:
+    """Cast a frame to its table's exact schema; a missing or extra column is a bug, not data."""
+    schema = SCHEMAS[table]
+    if list(frame.columns) != schema.names:
+        raise ValueError(f"{table} frame columns {list(frame.columns)} differ from the schema {schema.names}")
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+
+class ParquetStore:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def ensure(self) -> None:
+        """Create the table directories and their zero-row schema files (idempotent)."""
+        for table, schema in SCHEMAS.items():
+            seed = self.root / table / f"dt={SEED_DT}" / f"_schema-v{SCHEMA_VERSION}.parquet"
+            if not seed.exists():
+                self._atomic_write(schema.empty_table(), seed)
+
+    def write_tick(self, tick_at: datetime, polls: pd.DataFrame, instances: pd.DataFrame) -> list[WrittenFile]:
+        """Write one tick; instances first, so a poll row never points at instances still missing."""
+        self.ensure()
+        name = f"tick-{_stamp(tick_at)}.parquet"
+        return [
+            self._write("instances", tick_at, name, instances),
+            self._write("polls", tick_at, name, polls),
+        ]
+
+    def write_inventory(self, refreshed_at: datetime, functions: pd.DataFrame) -> WrittenFile:
+        self.ensure()
+        return self._write("functions", refreshed_at, f"inventory-{_stamp(refreshed_at)}.parquet", functions)
+
+    def latest_inventory(self) -> pd.DataFrame | None:
+        """The newest inventory refresh, or None before the first one."""
+        base = self.root / "functions"
+        days = sorted((p for p in base.glob("dt=*") if p.name != f"dt={SEED_DT}"), reverse=True)
+        for day in days:
+            files = sorted(day.glob("inventory-*.parquet"))
+            if files:
+                return pq.read_table(files[-1], schema=SCHEMAS["functions"]).to_pandas(types_mapper=pd.ArrowDtype)
+        return None
+
+    def _write(self, table: str, at: datetime, name: str, frame: pd.DataFrame) -> WrittenFile:
+        dt = at.astimezone(UTC).date().isoformat()
+        path = self.root / table / f"dt={dt}" / name
+        data = table_from_frame(frame, table)
+        self._atomic_write(data, path)
+        return WrittenFile(table, path, data.num_rows)
+
+    @staticmethod
+    def _atomic_write(data: pa.Table, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                pq.write_table(data, fh, compression="zstd")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
