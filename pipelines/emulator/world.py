@@ -1,0 +1,240 @@
+"""The emulated world: which instances exist for every function and qualifier, as a pure function of time.
+
+Model: each (function, qualifier) series has a seeded per-minute demand (see ``LoadModel``). Instance
+"slot" k is occupied while demand reached above k within the last keep-alive minutes, or while k is
+below the alias's provisioned floor. A slot's instance is born when the slot becomes occupied and is
+recycled at a per-slot staggered boundary every ``max_lifetime_minutes``; its id hashes (seed, series,
+slot, birth minute), so an instance keeps its id for as long as it lives and never depends on when
+or in what order the world is asked. Answers are computed per day with numpy and cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from pipelines.emulator.scenario import AccessKey, AccountSpec, FunctionScenario, LoadModel, Scenario, ServiceSpec
+
+__all__ = ["InstanceState", "NotFoundError", "TruthRow", "World", "minute_of"]
+
+LATEST = "LATEST"
+_DAY = 1440
+_CACHE_DAYS = 4096  # (series, day) chunks kept; the default scenario has ~300 series
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    instance_id: str
+    version_id: str  # "0" is LATEST
+
+
+@dataclass(frozen=True)
+class TruthRow:
+    account_id: str
+    region: str
+    service_name: str
+    function_name: str
+    qualifier: str
+    instance_id: str
+    version_id: str
+
+
+class NotFoundError(LookupError):
+    """A service, function or qualifier the scenario does not have; ``code`` is FC's 404 error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+SeriesKey = tuple[str, str, str, str, str]  # account, region, service, function, qualifier (LATEST or alias)
+
+
+def minute_of(at: datetime) -> int:
+    """Whole minutes since the Unix epoch; the world changes at most once a minute."""
+    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    return math.floor(aware.timestamp() / 60)
+
+
+def _h(*parts: object) -> int:
+    text = "\x1f".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+@lru_cache(maxsize=200_000)
+def _instance_id(seed: int, key: SeriesKey, slot: int, birth: int) -> str:
+    # FC instance ids look like "c-" + a UUID-shaped hex string.
+    x = hashlib.blake2b(f"{seed}\x1f{key}\x1f{slot}\x1f{birth}".encode(), digest_size=16).hexdigest()
+    return f"c-{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:32]}"
+
+
+def _demand(seed: int, key: SeriesKey, load: LoadModel, day: int) -> npt.NDArray[np.int64]:
+    """Instances needed in each minute of ``day``; a pure function of its arguments."""
+    rng = np.random.default_rng(_h(seed, "demand", *key, day))
+    hours = np.arange(_DAY) / 60.0
+    # Raised cosine, squared: a clear daily peak and a long quiet night.
+    curve = ((1.0 + np.cos(2.0 * np.pi * (hours - load.peak_hour_utc) / 24.0)) / 2.0) ** 2
+    wobble = np.repeat(1.0 + load.noise * (rng.random(_DAY // 5) * 2.0 - 1.0), 5)
+    raw = np.clip(load.base + (load.peak - load.base) * curve * wobble, 0.0, None)
+    # Random rounding: a demand of 2.3 is 3 instances 30% of the time, so averages match the curve.
+    demand = np.floor(raw + rng.random(_DAY)).astype(np.int64)
+    active = rng.random(_DAY // 10) < load.duty_cycle
+    demand *= np.repeat(active, 10)
+    for start in rng.integers(0, _DAY, size=rng.poisson(load.bursts_per_day)):
+        demand[start : start + load.burst_minutes] += load.burst_size
+    if not load.scale_to_zero:
+        demand = np.maximum(demand, 1)
+    return demand
+
+
+class World:
+    """Deterministic instances for a scenario; cheap enough to ask every minute for every function."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self._seed = scenario.seed
+        self._accounts: dict[str, AccountSpec] = {a.account_id: a for a in scenario.accounts}
+        self._keys: dict[str, tuple[str, AccessKey]] = {
+            k.access_key_id: (a.account_id, k) for a in scenario.accounts for k in a.access_keys
+        }
+        self._services: dict[tuple[str, str, str], ServiceSpec] = {
+            (s.account_id, s.region, s.name): s for s in scenario.services
+        }
+        self._functions: dict[tuple[str, str, str, str], FunctionScenario] = {
+            (s.account_id, s.region, s.name, f.name): f for s in scenario.services for f in s.functions
+        }
+        self._lock = threading.Lock()
+        self._chunks: OrderedDict[tuple[SeriesKey, int], tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]]
+        self._chunks = OrderedDict()
+        # Pollers ask for the same minute many times (one call per function); keep the last few answers.
+        self._truth: OrderedDict[int, list[TruthRow]] = OrderedDict()
+
+    # --- lookups the app needs ---------------------------------------------------------------
+
+    def account(self, account_id: str) -> AccountSpec | None:
+        return self._accounts.get(account_id)
+
+    def access_key(self, access_key_id: str) -> tuple[str, AccessKey] | None:
+        """(account id, key) for a known access key id."""
+        return self._keys.get(access_key_id)
+
+    def services(self, account_id: str, region: str) -> list[ServiceSpec]:
+        return sorted(
+            (s for s in self.scenario.services if s.account_id == account_id and s.region == region),
+            key=lambda s: s.name,
+        )
+
+    def service(self, account_id: str, region: str, name: str) -> ServiceSpec:
+        spec = self._services.get((account_id, region, name))
+        if spec is None:
+            raise NotFoundError("ServiceNotFound", f"service '{name}' does not exist")
+        return spec
+
+    def function(self, account_id: str, region: str, service: str, function: str) -> FunctionScenario:
+        self.service(account_id, region, service)
+        spec = self._functions.get((account_id, region, service, function))
+        if spec is None:
+            raise NotFoundError("FunctionNotFound", f"function '{function}' does not exist in service '{service}'")
+        return spec
+
+    def series_qualifiers(self, service: ServiceSpec, qualifier: str | None) -> list[str]:
+        """The series behind a qualifier: LATEST, one alias, or every alias on a version number."""
+        if qualifier is None or qualifier in ("", LATEST):
+            return [LATEST]
+        if any(a.name == qualifier for a in service.aliases):
+            return [qualifier]
+        if qualifier in service.versions:
+            # Only aliases route traffic to a published version here; a version with no alias is idle.
+            return [a.name for a in service.aliases if a.version_id == qualifier]
+        raise NotFoundError("AliasNotFound", f"alias '{qualifier}' does not exist in service '{service.name}'")
+
+    # --- instances -----------------------------------------------------------------------------
+
+    def instances(  # noqa: PLR0917 - the positional signature is the interface other modules call
+        self, account_id: str, region: str, service: str, function: str, qualifier: str | None, at: datetime
+    ) -> list[InstanceState]:
+        spec = self.service(account_id, region, service)
+        fn = self.function(account_id, region, service, function)
+        minute = minute_of(at)
+        out: list[InstanceState] = []
+        for q in self.series_qualifiers(spec, qualifier):
+            out.extend(self._series(spec, fn, q, minute))
+        out.sort(key=lambda i: i.instance_id)
+        return out
+
+    def ground_truth(self, at: datetime) -> list[TruthRow]:
+        minute = minute_of(at)
+        with self._lock:
+            cached = self._truth.get(minute)
+        if cached is not None:
+            return list(cached)
+        rows: list[TruthRow] = []
+        for spec in self.scenario.services:
+            for fn in spec.functions:
+                for q in [LATEST, *(a.name for a in spec.aliases)]:
+                    for inst in sorted(self._series(spec, fn, q, minute), key=lambda i: i.instance_id):
+                        rows.append(
+                            TruthRow(
+                                spec.account_id, spec.region, spec.name, fn.name, q, inst.instance_id, inst.version_id
+                            )
+                        )
+        with self._lock:
+            self._truth[minute] = rows
+            while len(self._truth) > 8:
+                self._truth.popitem(last=False)
+        return list(rows)
+
+    def _series(self, spec: ServiceSpec, fn: FunctionScenario, qualifier: str, minute: int) -> list[InstanceState]:
+        if qualifier == LATEST:
+            version, floor = "0", 0
+        else:
+            alias = next(a for a in spec.aliases if a.name == qualifier)
+            version, floor = alias.version_id, alias.provisioned
+        key: SeriesKey = (spec.account_id, spec.region, spec.name, fn.name, qualifier)
+        day, offset = divmod(minute, _DAY)
+        level, births = self._chunk(key, fn.load, floor, day)
+        return [
+            InstanceState(_instance_id(self._seed, key, k, int(births[offset, k])), version)
+            for k in range(int(level[offset]))
+        ]
+
+    def _chunk(
+        self, key: SeriesKey, load: LoadModel, floor: int, day: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+        """Per minute of ``day``: how many slots are occupied, and each occupied slot's birth minute."""
+        with self._lock:
+            hit = self._chunks.get((key, day))
+            if hit is not None:
+                self._chunks.move_to_end((key, day))
+                return hit
+        # The previous day gives every slot its history: births are at most max_lifetime_minutes back
+        # and idle instances at most idle_keepalive_minutes, both well under a day (scenario bounds).
+        demand = np.concatenate([_demand(self._seed, key, load, day - 1), _demand(self._seed, key, load, day)])
+        keep = load.idle_keepalive_minutes
+        padded = np.concatenate([np.zeros(keep, dtype=np.int64), demand])
+        needed = np.lib.stride_tricks.sliding_window_view(padded, keep + 1).max(axis=1)
+        level = np.maximum(needed, floor)
+        slots = np.arange(int(level.max()))
+        minutes = (day - 1) * _DAY + np.arange(2 * _DAY, dtype=np.int64)
+        life = load.max_lifetime_minutes
+        phase = np.array([_h(self._seed, "phase", *key, k) % life for k in slots], dtype=np.int64)
+        occupied = level[:, None] > slots[None, :]
+        before = np.vstack([np.zeros((1, len(slots)), dtype=bool), occupied[:-1]])
+        recycle = (minutes[:, None] - phase[None, :]) % life == 0
+        born = occupied & (~before | recycle)
+        births = np.maximum.accumulate(np.where(born, minutes[:, None], np.int64(-1)), axis=0)
+        result = (level[_DAY:].copy(), births[_DAY:].astype(np.int32))
+        with self._lock:
+            self._chunks[(key, day)] = result
+            while len(self._chunks) > _CACHE_DAYS:
+                self._chunks.popitem(last=False)
+        return result
