@@ -88,12 +88,14 @@ def fc_string_to_sign(
     ``path`` is the URL path; it is signed URL-decoded. Control-plane calls never sign the
     query (``signed_query=None``); HTTP-trigger style passes the decoded pairs, which become
     sorted ``k=v`` lines after a newline (an empty mapping still adds that newline).
+    An empty value still signs as ``k=``: fc2 and the Go SDK do so for any received ``?k`` or
+    ``?k=``; their bare ``k`` line comes only from an empty list, which puts nothing on the wire.
     """
     lower = {k.lower(): v for k, v in headers.items()}
     fc_headers = "".join(f"{k}:{lower[k]}\n" for k in sorted(k for k in lower if k.startswith("x-fc-")))
     resource = unquote(path)
     if signed_query is not None:
-        lines = sorted(f"{k}={v}" if v != "" else k for k, v in signed_query)
+        lines = sorted(f"{k}={v}" for k, v in signed_query)
         resource += "\n" + "\n".join(lines)
     return "\n".join(
         [
