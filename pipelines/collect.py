@@ -18,7 +18,7 @@ import httpx
 
 from pipelines.config import Target, TargetsFile
 from pipelines.fc.client import API_VERSION, FCClient, RetryPolicy
-from pipelines.fc.errors import FCError, FatalError
+from pipelines.fc.errors import FatalError, FCError
 from pipelines.fc.models import Alias, FunctionSpec, Instance
 from pipelines.fc.signing import CredentialsProvider
 

@@ -119,7 +119,12 @@ def inventory_rows(functions: pd.DataFrame) -> list[InventoryRow]:
         )
         rows.append(
             InventoryRow(
-                rec["account_id"], rec["region"], rec["service_name"], spec, tuple(rec["qualifiers"]), rec["api_version"]
+                rec["account_id"],
+                rec["region"],
+                rec["service_name"],
+                spec,
+                tuple(rec["qualifiers"]),
+                rec["api_version"],
             )
         )
     return rows

@@ -1,0 +1,46 @@
+# fc-capacity: `make demo` and `make test` set everything up from the lock file on a fresh machine.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+# Emulator defaults for `make dev` (fake keys the bundled emulator accepts).
+DEV_PORT ?= 9100
+DEV_ENV := DAGSTER_HOME=$(CURDIR)/data/dagster FCCAP_TARGETS=pipelines/emulator/targets.yaml \
+	FCCAP_STORE=data/store ALIBABA_CLOUD_ACCESS_KEY_ID=fccap-emulator-ak \
+	ALIBABA_CLOUD_ACCESS_KEY_SECRET=fccap-emulator-secret
+
+.PHONY: setup demo test check dev clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --quiet
+	touch $@
+
+setup: $(VENV)/.synced  ## create .venv from uv.lock
+
+demo: setup  ## emulator + Dagster tick runs + capacity report
+	$(BIN)/fccap demo
+
+test: setup  ## the whole test suite
+	$(BIN)/pytest
+
+check: setup  ## lint, format and type checks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pyright
+
+dev: setup  ## emulator + `dagster dev` (UI on http://127.0.0.1:3000)
+	mkdir -p data/dagster
+	$(BIN)/fccap emulator --port $(DEV_PORT) & pid=$$!; trap "kill $$pid" EXIT INT TERM; \
+	$(DEV_ENV) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:  ## remove the environment and all local data
+	rm -rf $(VENV) $(TOOLS) data

@@ -1,0 +1,65 @@
+"""The inventory: which functions and qualifiers exist, refreshed on its own schedule."""
+# No `from __future__ import annotations`: Dagster reads the context and config annotations at runtime.
+
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+
+from pipelines.collect import InventoryRow
+from pipelines.normalise import functions_frame, inventory_rows
+from pipelines.redaction import redact
+from pipelines.resources import FCResource, StoreResource
+
+
+def _carry_forward(
+    fresh: list[InventoryRow], failed: set[tuple[str, str, str | None]], previous: pd.DataFrame | None
+) -> list[InventoryRow]:
+    """Keep the last known functions of targets whose discovery failed, so their polls go on."""
+    if previous is None or not failed:
+        return fresh
+    kept = [
+        r
+        for r in inventory_rows(previous)
+        if (r.account_id, r.region, None) in failed or (r.account_id, r.region, r.service_name) in failed
+    ]
+    return sorted([*fresh, *kept], key=lambda r: (r.account_id, r.region, r.service_name, r.spec.name))
+
+
+@dg.asset(group_name="fc", kinds={"parquet"})
+def fc_inventory(context: dg.AssetExecutionContext, fc: FCResource, store: StoreResource) -> dg.MaterializeResult:
+    """Functions, specs and qualifiers of every configured target (ListServices, ListFunctions,
+    ListAliases, paged). Targets whose discovery fails keep their previous inventory and are
+    named in the failure; the refresh is written first, then the run fails."""
+    started = time.perf_counter()
+    refreshed_at = datetime.now(UTC)
+    inventory = fc.discover()
+    failed = {(f.account_id, f.region, f.service_name) for f in inventory.failures}
+    st = store.store()
+    rows = _carry_forward(inventory.rows, failed, st.latest_inventory())
+    written = st.write_inventory(refreshed_at, functions_frame(rows, refreshed_at))
+    polls_per_tick = sum(len(r.qualifiers) for r in rows)
+    secrets = fc.secrets()
+    failures = [
+        f"{f.account_id}/{f.region}/{f.service_name or '*'}: {redact(str(f.error), secrets)}"
+        for f in inventory.failures
+    ]
+    metadata = {
+        "functions": len(rows),
+        "services": len({(r.account_id, r.region, r.service_name) for r in rows}),
+        "polls_per_tick": polls_per_tick,
+        "qualifiers": dg.MetadataValue.json(dict(Counter(q for r in rows for q in r.qualifiers))),
+        "discovery_failures": len(failures),
+        "duration_s": round(time.perf_counter() - started, 3),
+        "path": dg.MetadataValue.path(str(written.path)),
+    }
+    if failures:
+        raise dg.Failure(
+            description=f"discovery failed for {len(failures)} target(s); their previous inventory was kept:\n"
+            + "\n".join(failures[:20]),
+            metadata=metadata,
+        )
+    context.log.info("inventory: %d functions, %d polls per tick", len(rows), polls_per_tick)
+    return dg.MaterializeResult(metadata=metadata)

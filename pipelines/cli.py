@@ -1,0 +1,183 @@
+"""`fccap`: reports and ad-hoc SQL over the history, the emulator, and the demo.
+
+Every user-facing error is one line naming the problem and the fix, exit status 2
+(tracebacks only with --debug).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+import duckdb
+
+from pipelines.config import ConfigError
+from pipelines.output import FORMATS, render
+from pipelines.sqlrun import REPORTS, connect, run_report
+
+__all__ = ["main"]
+
+
+class _Time(click.ParamType):
+    """ISO-8601 date or date-time; a value without a zone is taken as UTC."""
+
+    name = "time"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            at = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date or time; use e.g. 2026-12-03 or 2026-12-03T12:00Z", param, ctx)
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _data_option(fn: Any) -> Any:
+    return click.option(
+        "--store",
+        envvar="FCCAP_STORE",
+        default="data/store",
+        show_default=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="store root (env FCCAP_STORE)",
+    )(fn)
+
+
+def _format_option(fn: Any) -> Any:
+    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)(fn)
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="show tracebacks")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """fc-capacity: capacity history of Alibaba Cloud Function Compute."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.argument("name", type=click.Choice(sorted(REPORTS)))
+@click.option("--since", type=_Time(), help="start (inclusive), UTC")
+@click.option("--until", type=_Time(), help="end (exclusive), UTC")
+@click.option("--function", "function", help="only this function name")
+@_data_option
+@_format_option
+def report(
+    name: str, since: datetime | None, until: datetime | None, function: str | None, store: Path, fmt: str
+) -> None:
+    """Run a named report (see sql/)."""
+    if since and until and since >= until:
+        raise click.BadParameter("--since must be before --until", param_hint="--since/--until")
+    params: dict[str, Any] = {"function": function}
+    if since:
+        params["since"] = since
+    if until:
+        params["until"] = until
+    click.echo(render(run_report(store, name, params), fmt))
+
+
+@cli.command()
+@click.argument("statement")
+@_data_option
+@_format_option
+def sql(statement: str, store: Path, fmt: str) -> None:
+    """Run ad-hoc SQL with the views polls, instances and functions defined."""
+    with connect(store) as con:
+        frame = con.execute(statement).df()
+    click.echo(render(frame, fmt))
+
+
+@cli.command()
+@click.option("--scenario", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="scenario YAML")
+@click.option("--host", default="127.0.0.1", show_default=True, help="bind address (loopback unless told)")
+@click.option("--port", default=9100, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--access-key-id", help="override the AccessKey id the emulator accepts")
+@click.option("--access-key-secret", help="override the AccessKey secret the emulator accepts")
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="virtual time runs this many times faster than real time",
+)
+def emulator(
+    scenario: Path | None,
+    host: str,
+    port: int,
+    access_key_id: str | None,
+    access_key_secret: str | None,
+    speed: float,
+) -> None:
+    """Serve the FC emulator until interrupted."""
+    from pipelines.emulator import (  # noqa: PLC0415 - keeps `fccap sql` from importing the server stack
+        AcceleratedClock,
+        EmulatorServer,
+        World,
+        create_app,
+        default_scenario,
+        load_scenario,
+        with_access_key,
+    )
+
+    world_scenario = load_scenario(scenario) if scenario else default_scenario()
+    if access_key_id or access_key_secret:
+        if not (access_key_id and access_key_secret):
+            raise click.UsageError("give both --access-key-id and --access-key-secret")
+        world_scenario = with_access_key(world_scenario, access_key_id, access_key_secret)
+    server = EmulatorServer(create_app(World(world_scenario), AcceleratedClock(factor=speed)), host=host, port=port)
+    server.start()
+    click.echo(f"FC emulator (API 2021-04-06) at {server.url}")
+    for account in world_scenario.accounts:
+        for key in account.access_keys:
+            click.echo(
+                f"  account {account.account_id} regions {','.join(account.regions)} "
+                f"AccessKey {key.access_key_id} / {key.access_key_secret}  (fake, emulator only)"
+            )
+    click.echo("Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@cli.command()
+@click.option(
+    "--data-dir",
+    envvar="FCCAP_DATA",
+    default="data",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@click.option("--ticks", default=36, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--every-minutes", default=10, show_default=True, type=click.IntRange(1, 1440))
+def demo(data_dir: Path, ticks: int, every_minutes: int) -> None:
+    """Emulator + Dagster runs of the tick schedule + a capacity report."""
+    from pipelines.demo import run_demo  # noqa: PLC0415 - Dagster loads only for the demo
+
+    run_demo(data_dir, ticks, timedelta(minutes=every_minutes), click.echo)
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv[1:]
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as e:
+        if debug:
+            raise
+        e.show()
+        sys.exit(e.exit_code)
+    except (ConfigError, duckdb.Error, OSError, ValueError) as e:
+        if debug:
+            raise
+        click.echo(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", err=True)
+        sys.exit(2)

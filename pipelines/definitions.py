@@ -1,0 +1,24 @@
+"""The one Definitions: wiring only."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.inventory import fc_inventory
+from assets.snapshots import fc_instance_snapshots
+from pipelines.resources import FCResource, StoreResource
+from pipelines.schedules import build_tick_schedule, fc_inventory_job, fc_inventory_schedule, fc_tick_job
+
+defs = dg.Definitions(
+    assets=[fc_inventory, fc_instance_snapshots],
+    jobs=[fc_tick_job, fc_inventory_job],
+    schedules=[build_tick_schedule(), fc_inventory_schedule],
+    resources={
+        "fc": FCResource(
+            targets_file=dg.EnvVar("FCCAP_TARGETS"),
+            access_key_id=dg.EnvVar("ALIBABA_CLOUD_ACCESS_KEY_ID"),
+            access_key_secret=dg.EnvVar("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
+        ),
+        "store": StoreResource(root=dg.EnvVar("FCCAP_STORE")),
+    },
+)
