@@ -1,10 +1,10 @@
 """The FC error tree: what to retry, what to record and give up on.
 
-    FCError
-    ├── RetriableError          429, 500, 502, 503, 504, throttling codes, timeouts, dropped connections
-    └── FatalError              every other 4xx, bad answers, config that cannot work
-        ├── AuthError           403 SignatureNotMatch / InvalidAccessKeyID / AccessDenied, clock skew
-        └── MalformedAnswerError  the body is not the JSON shape the API documents
+FCError
+├── RetriableError          429, 500, 502, 503, 504, throttling codes, timeouts, dropped connections
+└── FatalError              every other 4xx, bad answers, config that cannot work
+    ├── AuthError           403 SignatureNotMatch / InvalidAccessKeyID / AccessDenied, clock skew
+    └── MalformedAnswerError  the body is not the JSON shape the API documents
 """
 
 from __future__ import annotations
@@ -23,12 +23,25 @@ __all__ = [
 
 RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 RETRIABLE_CODES = frozenset(
-    {"ResourceExhausted", "ResourceThrottled", "Throttling", "ThrottlingException", "TooManyRequests",
-     "InternalServerError", "ServiceUnavailable"}
+    {
+        "ResourceExhausted",
+        "ResourceThrottled",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequests",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
 )
 AUTH_CODES = frozenset(
-    {"SignatureNotMatch", "InvalidAccessKeyID", "AccessDenied", "InvalidSecurityToken",
-     "SecurityTokenExpired", "RequestTimeTooSkewed"}
+    {
+        "SignatureNotMatch",
+        "InvalidAccessKeyID",
+        "AccessDenied",
+        "InvalidSecurityToken",
+        "SecurityTokenExpired",
+        "RequestTimeTooSkewed",
+    }
 )
 
 
