@@ -159,7 +159,7 @@ class World:
 
     # --- instances -----------------------------------------------------------------------------
 
-    def instances(  # noqa: PLR0917 - the positional signature is the interface other modules call
+    def instances(
         self, account_id: str, region: str, service: str, function: str, qualifier: str | None, at: datetime
     ) -> list[InstanceState]:
         spec = self.service(account_id, region, service)
