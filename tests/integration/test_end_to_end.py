@@ -1,0 +1,109 @@
+"""The real assets against the real emulator over HTTP: DuckDB reports equal the ground truth."""
+
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+import dagster as dg
+import numpy as np
+import pytest
+
+from assets.inventory import fc_inventory
+from assets.snapshots import fc_instance_snapshots
+from pipelines.sqlrun import connect, run_report
+from tests.integration.conftest import T0, Emulated
+
+ASSETS = [fc_inventory, fc_instance_snapshots]
+# Ticks spread over two hours and across an hour boundary, one minute apart in each run of ticks.
+TICKS = [T0 + timedelta(minutes=m) for m in (0, 1, 2, 3, 59, 60, 61, 125)]
+
+
+def _tick(emulated: Emulated, at, **config: object) -> dg.ExecuteInProcessResult:
+    emulated.clock.set(at)
+    return dg.materialize(
+        ASSETS,
+        selection=[fc_instance_snapshots],
+        resources=emulated.resources(),
+        run_config={"ops": {"fc_instance_snapshots": {"config": {"tick_at": at.isoformat(), **config}}}},
+    )
+
+
+def test_reports_equal_ground_truth(emulated: Emulated) -> None:
+    inventory = dg.materialize(ASSETS, selection=[fc_inventory], resources=emulated.resources())
+    assert inventory.success
+    inv_meta = inventory.asset_materializations_for_node("fc_inventory")[0].metadata
+    expected_functions = sum(len(s.functions) for s in emulated.scenario.services)
+    assert inv_meta["functions"].value == expected_functions
+
+    truth_counts: dict[tuple, list[int]] = defaultdict(list)
+    truth_instances = set()
+    for at in TICKS:
+        result = _tick(emulated, at)
+        assert result.success
+        truth = emulated.world.ground_truth(at)
+        counts = Counter((r.service_name, r.function_name, r.qualifier) for r in truth)
+        keys = {
+            (s.name, f.name, q)
+            for s in emulated.scenario.services
+            for f in s.functions
+            for q in ["LATEST", *(a.name for a in s.aliases)]
+        }
+        meta = result.asset_materializations_for_node("fc_instance_snapshots")[0].metadata
+        assert (meta["polls"].value, meta["ok"].value, meta["failed"].value) == (len(keys), len(keys), 0)
+        assert meta["instances_seen"].value == len(truth)
+        hour = at.replace(minute=0)
+        for key in keys:
+            truth_counts[(*key, hour)].append(counts.get(key, 0))
+        truth_instances |= {(at, r.service_name, r.function_name, r.qualifier, r.instance_id, r.version_id) for r in truth}
+
+    # The scenario must exercise what we claim: zeros, non-zeros and change between ticks.
+    all_counts = [c for cs in truth_counts.values() for c in cs]
+    assert 0 in all_counts and max(all_counts) >= 3
+
+    with connect(emulated.store_root) as con:
+        stored = set(
+            con.execute(
+                "select tick_at, service_name, function_name, qualifier, instance_id, version_id from instances"
+            ).fetchall()
+        )
+        dupes = con.execute(
+            "select count(*) from (select tick_at, function_name, qualifier, instance_id, count(*) n "
+            "from instances group by all having n > 1)"
+        ).fetchone()
+    assert {(t, *rest) for t, *rest in stored} == truth_instances
+    assert dupes == (0,)
+
+    report = run_report(emulated.store_root, "capacity-hourly", {})
+    got = {
+        (r.service_name, r.function_name, r.qualifier, r.hour.to_pydatetime()): r for r in report.itertuples()
+    }
+    assert set(got) == set(truth_counts)
+    for key, counts in truth_counts.items():
+        row = got[key]
+        assert row.ticks_ok == len(counts) and row.ticks_failed == 0
+        assert (row.min_instances, row.max_instances) == (min(counts), max(counts))
+        assert row.avg_instances == pytest.approx(np.mean(counts))
+        assert row.p95_instances == pytest.approx(np.percentile(counts, 95))
+        assert row.instance_minutes == pytest.approx(sum(counts))
+
+
+def test_rerun_of_a_tick_replaces_not_duplicates(emulated: Emulated) -> None:
+    dg.materialize(ASSETS, selection=[fc_inventory], resources=emulated.resources())
+    first = _tick(emulated, T0)
+    second = _tick(emulated, T0)
+    assert first.success and second.success
+    with connect(emulated.store_root) as con:
+        polls, distinct = con.execute(
+            "select count(*), count(distinct (function_name, qualifier)) from polls"
+        ).fetchone()
+        instances = con.execute("select count(*) from instances").fetchone()[0]
+    assert polls == distinct
+    assert instances == len(emulated.world.ground_truth(T0))
+
+
+def test_tick_without_inventory_fails_with_the_fix(emulated: Emulated) -> None:
+    result = dg.materialize(
+        ASSETS, selection=[fc_instance_snapshots], resources=emulated.resources(), raise_on_error=False
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "materialize fc_inventory first" in str(failure.step_failure_data.error.message)
