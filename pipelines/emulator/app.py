@@ -288,11 +288,12 @@ class _Authenticator:
         now = datetime.now(UTC)
         skew = sent - now
         if abs(skew) > self._skew_limit:
+            direction = "ahead of" if skew > timedelta(0) else "behind"
             raise ApiError(
                 403,
                 "RequestTimeTooSkewed",
                 f"the {header} {_iso(sent)} is {abs(skew.total_seconds()):.0f}s "
-                f"{'ahead of' if skew > timedelta(0) else 'behind'} the server time {_iso(now)}; "
+                f"{direction} the server time {_iso(now.replace(microsecond=0))}; "
                 f"the allowed clock skew is {self._skew_limit.total_seconds():.0f}s",
             )
 
