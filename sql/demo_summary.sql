@@ -7,7 +7,7 @@ select
     count(*) filter (where status = 'ok') as polls_ok,
     count(*) filter (where status <> 'ok') as polls_failed,
     count(*) filter (where status = 'ok' and instance_count = 0) as zero_readings,
-    sum(instance_count) filter (where status = 'ok') as instance_readings,
+    cast(sum(instance_count) filter (where status = 'ok') as bigint) as instance_readings,
     max(instance_count) as max_per_function
 from polls
 where tick_at >= $since and tick_at < $until

@@ -16,6 +16,7 @@ from pipelines.emulator.scenario import (
     load_scenario,
     parse_scenario,
     scenario_to_dict,
+    with_access_key,
 )
 from pipelines.emulator.server import EmulatorServer
 from pipelines.emulator.world import InstanceState, NotFoundError, TruthRow, World
@@ -41,4 +42,5 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "scenario_to_dict",
+    "with_access_key",
 ]

@@ -376,3 +376,11 @@ def default_scenario(seed: int = 7) -> Scenario:
         ],
         services=services,
     )
+
+
+def with_access_key(scenario: Scenario, access_key_id: str, access_key_secret: str) -> Scenario:
+    """The same scenario, with every account accepting only the given AccessKey pair."""
+    data = scenario_to_dict(scenario)
+    for account in data["accounts"]:
+        account["access_keys"] = [{"access_key_id": access_key_id, "access_key_secret": access_key_secret}]
+    return parse_scenario(data)
