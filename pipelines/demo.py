@@ -73,7 +73,7 @@ def run_demo(data_dir: Path, ticks: int, every: timedelta, say: Callable[[str], 
             at = start + n * every
             clock.set(at)
             context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
-            request = schedule.evaluate_tick(context).run_requests[0]
+            [request] = schedule.evaluate_tick(context).run_requests or []
             config = {**request.run_config, **QUIET}
             config["ops"]["fc_instance_snapshots"]["config"]["interval_s"] = int(every.total_seconds())
             result = tick_job.execute_in_process(run_config=config, tags=request.tags, instance=instance)

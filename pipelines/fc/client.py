@@ -175,6 +175,9 @@ class FCClient:
         policy = self._retry
         started = time.perf_counter()
         attempts = 0
+        body: Any = None
+        rid: str | None = None
+        status = 0
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(RetriableError),
             stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.deadline_s),

@@ -16,15 +16,16 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import cast
 from urllib.parse import quote, unquote
 
 import httpx
 
 __all__ = [
+    "EMPTY_SHA256",
     "ACS3Auth",
     "Credentials",
     "CredentialsProvider",
-    "EMPTY_SHA256",
     "FCAuth",
     "acs3_authorization",
     "acs3_canonical_query",
@@ -130,7 +131,8 @@ def acs3_canonical_request(
     payload_hash: str = EMPTY_SHA256,
 ) -> tuple[str, str]:
     """Return (CanonicalRequest, SignedHeaders) over exactly the headers given."""
-    items = headers.items() if isinstance(headers, Mapping) else headers
+    # A Mapping is also an Iterable of its keys, so narrow it explicitly before iterating pairs.
+    items = cast("Mapping[str, str]", headers).items() if isinstance(headers, Mapping) else headers
     grouped: dict[str, list[str]] = {}
     for name, value in items:
         grouped.setdefault(name.lower(), []).append(value.strip())

@@ -114,7 +114,7 @@ def test_instance_ids_filter_and_limit() -> None:
     assert [i.instance_id for i in picked.instances] == truth[1:3]
     limited = _run(app, lambda c: c.list_instances("s0000", "f0000", limit=1))
     assert [i.instance_id for i in limited.instances] == truth[:1]
-    with pytest.raises(ValueError, match="0..1000"):
+    with pytest.raises(ValueError, match=r"0\.\.1000"):
         _run(app, lambda c: c.list_instances("s0000", "f0000", limit=1001))
 
 
@@ -134,7 +134,9 @@ class _CorruptOne:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].endswith(f"/functions/{self.function}/instances"):
-            await send({"type": "http.response.start", "status": self.status, "headers": [(b"x-fc-request-id", b"r-bad")]})
+            await send(
+                {"type": "http.response.start", "status": self.status, "headers": [(b"x-fc-request-id", b"r-bad")]}
+            )
             await send({"type": "http.response.body", "body": self.body})
             return
         await self.app(scope, receive, send)
@@ -159,8 +161,12 @@ def test_one_bad_answer_is_that_polls_failure_only(body: bytes, status: int, cod
     async def go() -> list:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app)) as http:
             client = FCClient(
-                http, account_id=ACCT, region=REGION, credentials=lambda: Credentials("ak-test", "sk-test"),
-                endpoint=ENDPOINT, retry=RetryPolicy(attempts=2, base_s=0.001, max_backoff_s=0.002),
+                http,
+                account_id=ACCT,
+                region=REGION,
+                credentials=lambda: Credentials("ak-test", "sk-test"),
+                endpoint=ENDPOINT,
+                retry=RetryPolicy(attempts=2, base_s=0.001, max_backoff_s=0.002),
             )
             session = Session({(ACCT, REGION): client}, {(ACCT, REGION): targets.targets[0]}, asyncio.Semaphore(4))
             inventory = await discover(session)

@@ -53,7 +53,9 @@ def test_reports_equal_ground_truth(emulated: Emulated) -> None:
         hour = at.replace(minute=0)
         for key in keys:
             truth_counts[(*key, hour)].append(counts.get(key, 0))
-        truth_instances |= {(at, r.service_name, r.function_name, r.qualifier, r.instance_id, r.version_id) for r in truth}
+        truth_instances |= {
+            (at, r.service_name, r.function_name, r.qualifier, r.instance_id, r.version_id) for r in truth
+        }
 
     # The scenario must exercise what we claim: zeros, non-zeros and change between ticks.
     all_counts = [c for cs in truth_counts.values() for c in cs]
@@ -73,9 +75,7 @@ def test_reports_equal_ground_truth(emulated: Emulated) -> None:
     assert dupes == (0,)
 
     report = run_report(emulated.store_root, "capacity-hourly", {})
-    got = {
-        (r.service_name, r.function_name, r.qualifier, r.hour.to_pydatetime()): r for r in report.itertuples()
-    }
+    got = {(r.service_name, r.function_name, r.qualifier, r.hour.to_pydatetime()): r for r in report.itertuples()}
     assert set(got) == set(truth_counts)
     for key, counts in truth_counts.items():
         row = got[key]

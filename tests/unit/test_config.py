@@ -20,9 +20,10 @@ def test_defaults_poll_latest_and_every_alias() -> None:
 
 
 def test_numeric_account_id_in_yaml_is_accepted_as_text() -> None:
-    assert parse_targets({"targets": [{"account_id": 1234567890, "regions": ["cn-hangzhou"]}]}).targets[
-        0
-    ].account_id == "1234567890"
+    assert (
+        parse_targets({"targets": [{"account_id": 1234567890, "regions": ["cn-hangzhou"]}]}).targets[0].account_id
+        == "1234567890"
+    )
 
 
 def test_filters_include_and_exclude() -> None:
@@ -34,12 +35,16 @@ def test_filters_include_and_exclude() -> None:
     ("data", "expected"),
     [
         pytest.param(_one(account_id="abc"), "targets[0].account_id: must be the numeric account id", id="non-numeric"),
-        pytest.param({"targets": [{"regions": ["cn-hangzhou"]}]}, "targets[0].account_id: required field", id="missing"),
+        pytest.param(
+            {"targets": [{"regions": ["cn-hangzhou"]}]}, "targets[0].account_id: required field", id="missing"
+        ),
         pytest.param(_one(regions=["Hangzhou"]), "targets[0].regions: 'Hangzhou' is not a region id", id="bad-region"),
         pytest.param(_one(regions=[]), "targets[0].regions: list at least one region", id="no-region"),
         pytest.param(_one(qualifer="LATEST"), "targets[0].qualifer: unknown field; check its spelling", id="typo"),
         pytest.param(_one(endpoint="127.0.0.1:9100"), "targets[0].endpoint: must be a base URL", id="endpoint"),
-        pytest.param(_one(qualifiers=["prod;drop"]), "targets[0].qualifiers: 'prod;drop' is not a qualifier", id="qual"),
+        pytest.param(
+            _one(qualifiers=["prod;drop"]), "targets[0].qualifiers: 'prod;drop' is not a qualifier", id="qual"
+        ),
         pytest.param({"targets": []}, "targets: list at least one target", id="empty"),
         pytest.param(
             {"targets": [_one()["targets"][0], _one()["targets"][0]]},  # type: ignore[index]

@@ -25,7 +25,9 @@ def _ok(n: int, target: PollTarget = FN, at: datetime = T0) -> PollOutcome:
 
 
 def _failed(target: PollTarget = FN) -> PollOutcome:
-    return PollOutcome(target, None, (), RetriableError("ResourceThrottled", "slow down", 503, "rid-x"), 503, "rid-x", 4, 900.0)
+    return PollOutcome(
+        target, None, (), RetriableError("ResourceThrottled", "slow down", 503, "rid-x"), 503, "rid-x", 4, 900.0
+    )
 
 
 def _write(store: ParquetStore, at: datetime, outcomes: list[PollOutcome]) -> None:
@@ -39,7 +41,10 @@ def test_written_files_carry_exact_types(tmp_path: Path) -> None:
     assert polls.schema.equals(POLLS, check_metadata=False)
     assert polls.schema.field("tick_at").type == pa.timestamp("us", tz="UTC")
     # The embedded Arrow schema says the same (C11), and all-null columns stay typed (C10).
-    assert pq.read_schema(tmp_path / "polls/dt=2026-12-03/tick-20261203T100000Z.parquet").field("error_code").type == pa.string()
+    assert (
+        pq.read_schema(tmp_path / "polls/dt=2026-12-03/tick-20261203T100000Z.parquet").field("error_code").type
+        == pa.string()
+    )
     instances = pq.read_table(tmp_path / "instances/dt=2026-12-03/tick-20261203T100000Z.parquet")
     assert instances.num_rows == 0 and instances.schema.equals(INSTANCES, check_metadata=False)
     rows = polls.to_pylist()
