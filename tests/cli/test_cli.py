@@ -1,0 +1,115 @@
+"""`fccap` as a user runs it: outputs in every format, one-line errors with non-zero exits."""
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipelines.collect import PollOutcome, PollTarget
+from pipelines.fc.models import Instance
+from pipelines.normalise import instances_frame, polls_frame
+from pipelines.storage.store import ParquetStore
+
+T0 = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli") / "store"
+    st = ParquetStore(root)
+    for minute, (a, b) in enumerate([(1, 0), (3, 0), (2, 5)]):
+        at = T0 + timedelta(minutes=minute)
+        outcomes = [
+            PollOutcome(
+                PollTarget("1", "cn-hangzhou", "svc", name, "LATEST"),
+                at,
+                tuple(Instance(f"c-{name}-{i}", "0") for i in range(n)),
+                None,
+                200,
+                "r",
+                1,
+                1.0,
+            )
+            for name, n in (("alpha", a), ("beta", b))
+        ]
+        st.write_tick(at, polls_frame(outcomes, at, 60), instances_frame(outcomes, at))
+    return root
+
+
+def fccap(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from pipelines.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_report_json_has_the_right_values(store: Path) -> None:
+    out = fccap("report", "capacity-hourly", "--store", str(store), "--format", "json", "--function", "alpha")
+    assert out.returncode == 0, out.stderr
+    [row] = json.loads(out.stdout)
+    assert (row["function_name"], row["min_instances"], row["max_instances"], row["ticks_ok"]) == ("alpha", 1, 3, 3)
+    assert row["avg_instances"] == pytest.approx(2.0)
+    assert row["hour"].startswith("2026-12-03T10:00:00")
+
+
+def test_report_window_excludes_outside_ticks(store: Path) -> None:
+    out = fccap(
+        "report",
+        "capacity-hourly",
+        "--store",
+        str(store),
+        "--format",
+        "csv",
+        "--since",
+        "2026-12-03T10:01",
+        "--until",
+        "2026-12-03T10:02",
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("account_id,region,service_name,function_name")
+    assert [line.split(",")[3] + ":" + line.split(",")[10] for line in lines[1:]] == ["alpha:3", "beta:0"]
+
+
+def test_sql_table_output_counts_zero_readings(store: Path) -> None:
+    out = fccap(
+        "sql",
+        "select function_name, count(*) filter (where instance_count = 0) as zeros from polls group by all order by 1",
+        "--store",
+        str(store),
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["function_name", "zeros", "alpha", "0", "beta", "2"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        pytest.param(["sql", "select nope from polls"], 'Referenced column "nope" not found', id="unknown-column"),
+        pytest.param(["sql", "select * from nowhere"], "Table with name nowhere does not exist", id="unknown-table"),
+        pytest.param(
+            ["report", "capacity-hourly", "--since", "2026-12-03", "--until", "2026-12-01"],
+            "--since must be before --until",
+            id="since-after-until",
+        ),
+        pytest.param(["report", "capacity-daily"], "'capacity-daily' is not 'capacity-hourly'", id="unknown-report"),
+        pytest.param(["report", "capacity-hourly", "--since", "yesterday"], "is not a date or time", id="bad-time"),
+    ],
+)
+def test_errors_are_one_line_and_non_zero(store: Path, args: list[str], expected: str) -> None:
+    out = fccap(*args, "--store", str(store))
+    assert out.returncode == 2
+    assert expected in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_empty_store_reports_typed_empty(tmp_path: Path) -> None:
+    out = fccap("report", "capacity-hourly", "--store", str(tmp_path / "empty"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("(no rows) columns: account_id, region")

@@ -1,0 +1,41 @@
+"""The one Definitions loads through workspace.yaml's module, and the schedules label ticks in UTC."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import dagster as dg
+import pytest
+
+from pipelines.definitions import defs
+
+
+def test_definitions_load_with_jobs_schedules_and_resources() -> None:
+    repo = defs.get_repository_def()
+    assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {"fc_tick_job", "fc_inventory_job"}
+    assert {s.name for s in repo.schedule_defs} == {"fc_tick_schedule", "fc_inventory_schedule"}
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert keys == {"fc_inventory", "fc_instance_snapshots"}
+    assert defs.resolve_job_def("fc_tick_job").asset_layer.selected_asset_keys == {dg.AssetKey("fc_instance_snapshots")}
+
+
+def test_tick_schedule_labels_the_scheduled_time_in_utc() -> None:
+    schedule = defs.resolve_schedule_def("fc_tick_schedule")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("* * * * *", "UTC")
+    # 00:30 in Shanghai is the previous UTC day: the tick belongs to that UTC minute (C17).
+    scheduled = datetime(2026, 12, 4, 0, 30, tzinfo=timezone(timedelta(hours=8)))
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled)
+        [request] = schedule.evaluate_tick(context).run_requests or []
+    tick_at = request.run_config["ops"]["fc_instance_snapshots"]["config"]["tick_at"]
+    assert datetime.fromisoformat(tick_at) == datetime(2026, 12, 3, 16, 30, tzinfo=UTC)
+    assert request.run_key == tick_at  # one run per tick: a re-evaluation cannot launch a duplicate
+
+
+def test_inventory_schedule_is_hourly_utc() -> None:
+    schedule = defs.resolve_schedule_def("fc_inventory_schedule")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 * * * *", "UTC")
+
+
+@pytest.mark.parametrize("field", ["targets_file", "access_key_id", "access_key_secret"])
+def test_fc_resource_reads_settings_from_env_vars_not_plain_config(field: str) -> None:
+    fc = defs.resources["fc"]
+    assert isinstance(getattr(fc, field), dg.EnvVar)
