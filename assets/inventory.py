@@ -8,24 +8,24 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from pipelines.collect import InventoryRow
+from pipelines.collect import DiscoveryFailure, InventoryRow
 from pipelines.normalise import functions_frame, inventory_rows
 from pipelines.redaction import redact
 from pipelines.resources import FCResource, StoreResource
 
 
 def _carry_forward(
-    fresh: list[InventoryRow], failed: set[tuple[str, str, str | None]], previous: pd.DataFrame | None
+    fresh: list[InventoryRow], failures: list[DiscoveryFailure], previous: pd.DataFrame | None
 ) -> list[InventoryRow]:
-    """Keep the last known functions of targets whose discovery failed, so their polls go on."""
-    if previous is None or not failed:
+    """Keep the last known functions of listings that failed, so their polls go on."""
+    if previous is None or not failures:
         return fresh
-    kept = [
-        r
-        for r in inventory_rows(previous)
-        if (r.account_id, r.region, None) in failed or (r.account_id, r.region, r.service_name) in failed
-    ]
-    return sorted([*fresh, *kept], key=lambda r: (r.account_id, r.region, r.service_name, r.spec.name))
+    kept = [r for r in inventory_rows(previous) if any(f.covers(r) for f in failures)]
+    seen = {(r.account_id, r.region, r.api_version, r.service_name, r.spec.name) for r in fresh}
+    kept = [r for r in kept if (r.account_id, r.region, r.api_version, r.service_name, r.spec.name) not in seen]
+    return sorted(
+        [*fresh, *kept], key=lambda r: (r.account_id, r.region, r.api_version, r.service_name or "", r.spec.name)
+    )
 
 
 @dg.asset(group_name="fc", kinds={"parquet"})
@@ -36,16 +36,12 @@ def fc_inventory(context: dg.AssetExecutionContext, fc: FCResource, store: Store
     started = time.perf_counter()
     refreshed_at = datetime.now(UTC)
     inventory = fc.discover()
-    failed = {(f.account_id, f.region, f.service_name) for f in inventory.failures}
     st = store.store()
-    rows = _carry_forward(inventory.rows, failed, st.latest_inventory())
+    rows = _carry_forward(inventory.rows, inventory.failures, st.latest_inventory())
     written = st.write_inventory(refreshed_at, functions_frame(rows, refreshed_at))
     polls_per_tick = sum(len(r.qualifiers) for r in rows)
     secrets = fc.secrets()
-    failures = [
-        f"{f.account_id}/{f.region}/{f.service_name or '*'}: {redact(str(f.error), secrets)}"
-        for f in inventory.failures
-    ]
+    failures = [f"{f.scope}: {redact(str(f.error), secrets)}" for f in inventory.failures]
     metadata = {
         "functions": len(rows),
         "services": len({(r.account_id, r.region, r.service_name) for r in rows}),

@@ -17,7 +17,7 @@ from typing import TypeVar
 import httpx
 
 from pipelines.config import Target, TargetsFile
-from pipelines.fc.client import API_VERSION, FCClient, RetryPolicy
+from pipelines.fc.client import API_VERSION, API_VERSION_3, FC3Client, FCClient, RetryPolicy
 from pipelines.fc.errors import FatalError, FCError
 from pipelines.fc.models import Alias, FunctionSpec, Instance
 from pipelines.fc.signing import CredentialsProvider
@@ -37,7 +37,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TargetKey = tuple[str, str]  # (account_id, region)
+TargetKey = tuple[str, str, str]  # (account_id, region, api_version)
 R = TypeVar("R")
 
 
@@ -45,7 +45,7 @@ R = TypeVar("R")
 class InventoryRow:
     account_id: str
     region: str
-    service_name: str
+    service_name: str | None  # None on FC 3.0
     spec: FunctionSpec
     qualifiers: tuple[str, ...]
     api_version: str = API_VERSION
@@ -53,10 +53,27 @@ class InventoryRow:
 
 @dataclass(frozen=True)
 class DiscoveryFailure:
+    """A listing that failed; the narrowest scope it covers (target, service or function)."""
+
     account_id: str
     region: str
+    api_version: str
     service_name: str | None
+    function_name: str | None
     error: FCError
+
+    def covers(self, row: InventoryRow) -> bool:
+        return (
+            (row.account_id, row.region, row.api_version) == (self.account_id, self.region, self.api_version)
+            and self.service_name in (None, row.service_name)
+            and self.function_name in (None, row.spec.name)
+        )
+
+    @property
+    def scope(self) -> str:
+        return "/".join(
+            [self.account_id, self.region, self.api_version, self.service_name or "*", self.function_name or "*"]
+        )
 
 
 @dataclass
@@ -69,7 +86,7 @@ class Inventory:
 class PollTarget:
     account_id: str
     region: str
-    service_name: str
+    service_name: str | None  # None on FC 3.0
     function_name: str
     qualifier: str
     api_version: str = API_VERSION
@@ -95,7 +112,7 @@ class PollOutcome:
 class Session:
     """The clients of one run, sharing one connection pool; concurrency is capped here (C8)."""
 
-    clients: dict[TargetKey, FCClient]
+    clients: dict[TargetKey, FCClient | FC3Client]
     targets: dict[TargetKey, Target]
     limit: asyncio.Semaphore
 
@@ -113,21 +130,31 @@ async def open_session(
     # The pool never waits longer than a request may take: the semaphore keeps it from filling.
     timeout = httpx.Timeout(timeout_s, pool=timeout_s)
     async with httpx.AsyncClient(limits=limits, timeout=timeout, verify=True) as http:
-        clients: dict[TargetKey, FCClient] = {}
+        clients: dict[TargetKey, FCClient | FC3Client] = {}
         by_key: dict[TargetKey, Target] = {}
         for t in targets.targets:
             for region in t.regions:
-                key = (t.account_id, region)
+                key = (t.account_id, region, t.api_version)
                 by_key[key] = t
-                clients[key] = FCClient(
-                    http,
-                    account_id=t.account_id,
-                    region=region,
-                    credentials=credentials,
-                    endpoint=t.endpoint,
-                    scheme=t.signature,
-                    retry=retry,
-                )
+                if t.api_version == API_VERSION_3:
+                    clients[key] = FC3Client(
+                        http,
+                        account_id=t.account_id,
+                        region=region,
+                        credentials=credentials,
+                        endpoint=t.endpoint,
+                        retry=retry,
+                    )
+                else:
+                    clients[key] = FCClient(
+                        http,
+                        account_id=t.account_id,
+                        region=region,
+                        credentials=credentials,
+                        endpoint=t.endpoint,
+                        scheme=t.signature,
+                        retry=retry,
+                    )
         yield Session(clients, by_key, asyncio.Semaphore(concurrency))
 
 
@@ -144,40 +171,80 @@ def _qualifiers(target: Target, aliases: Iterable[Alias]) -> tuple[str, ...]:
 
 
 async def discover(session: Session) -> Inventory:
-    """ListServices, then ListFunctions and ListAliases per kept service, all targets at once."""
+    """Functions and qualifiers of every target, all at once.
+
+    FC 2.0: ListServices, then ListFunctions and ListAliases per kept service.
+    FC 3.0: ListFunctions, then ListAliases per kept function (aliases belong to functions there).
+    """
     inventory = Inventory()
 
     async def limited(call: Callable[[], Awaitable[R]]) -> R:
         async with session.limit:
             return await call()
 
-    async def one_service(key: TargetKey, client: FCClient, target: Target, service: str) -> None:
+    def failed(key: TargetKey, service: str | None, error: FCError, function: str | None = None) -> None:
+        inventory.failures.append(DiscoveryFailure(key[0], key[1], key[2], service, function, error))
+
+    async def fc2_service(key: TargetKey, client: FCClient, target: Target, service: str) -> None:
         try:
             functions, aliases = await asyncio.gather(
                 limited(lambda: client.list_functions(service)),
-                limited(lambda: client.list_aliases(service)),
+                limited(lambda: client.list_aliases(service)) if _needs_aliases(target) else _none(),
             )
         except FCError as e:
-            inventory.failures.append(DiscoveryFailure(key[0], key[1], service, e))
+            failed(key, service, e)
             return
         qualifiers = _qualifiers(target, aliases)
         for spec in functions:
             if target.functions.keeps(spec.name):
-                inventory.rows.append(InventoryRow(key[0], key[1], service, spec, qualifiers))
+                inventory.rows.append(InventoryRow(key[0], key[1], service, spec, qualifiers, key[2]))
 
-    async def one_target(key: TargetKey, client: FCClient) -> None:
+    async def fc2_target(key: TargetKey, client: FCClient) -> None:
         target = session.targets[key]
         try:
             services = await limited(client.list_services)
         except FCError as e:
-            inventory.failures.append(DiscoveryFailure(key[0], key[1], None, e))
+            failed(key, None, e)
             return
         kept = [s.name for s in services if target.services.keeps(s.name)]
-        await asyncio.gather(*(one_service(key, client, target, name) for name in kept))
+        await asyncio.gather(*(fc2_service(key, client, target, name) for name in kept))
 
-    await asyncio.gather(*(one_target(k, c) for k, c in session.clients.items()))
-    inventory.rows.sort(key=lambda r: (r.account_id, r.region, r.service_name, r.spec.name))
+    async def fc3_function(key: TargetKey, client: FC3Client, target: Target, spec: FunctionSpec) -> None:
+        try:
+            aliases = await limited(lambda: client.list_aliases(spec.name)) if _needs_aliases(target) else []
+        except FCError as e:
+            failed(key, None, e, spec.name)
+            return
+        inventory.rows.append(InventoryRow(key[0], key[1], None, spec, _qualifiers(target, aliases), key[2]))
+
+    async def fc3_target(key: TargetKey, client: FC3Client) -> None:
+        target = session.targets[key]
+        fc_version = "v3" if target.fc_version == "v3" else None
+        try:
+            functions = await limited(lambda: client.list_functions(fc_version=fc_version))
+        except FCError as e:
+            failed(key, None, e)
+            return
+        kept = [f for f in functions if target.functions.keeps(f.name)]
+        await asyncio.gather(*(fc3_function(key, client, target, spec) for spec in kept))
+
+    await asyncio.gather(
+        *(fc3_target(k, c) if isinstance(c, FC3Client) else fc2_target(k, c) for k, c in session.clients.items())
+    )
+    inventory.rows.sort(key=_row_order)
     return inventory
+
+
+def _row_order(r: InventoryRow) -> tuple[str, str, str, str, str]:
+    return (r.account_id, r.region, r.api_version, r.service_name or "", r.spec.name)
+
+
+def _needs_aliases(target: Target) -> bool:
+    return target.qualifiers in ("aliases", "latest_and_aliases")
+
+
+async def _none() -> list[Alias]:
+    return []
 
 
 def plan_polls(rows: Iterable[InventoryRow]) -> list[PollTarget]:
@@ -192,13 +259,19 @@ async def poll_all(session: Session, plan: Iterable[PollTarget]) -> list[PollOut
     """One ListInstances per planned poll, concurrently; outcomes in plan order."""
 
     async def one(p: PollTarget) -> PollOutcome:
-        client = session.clients.get((p.account_id, p.region))
+        client = session.clients.get((p.account_id, p.region, p.api_version))
         if client is None:
-            error = FatalError("TargetNotConfigured", f"account {p.account_id} region {p.region} is not in targets")
+            error = FatalError(
+                "TargetNotConfigured",
+                f"account {p.account_id} region {p.region} api_version {p.api_version} is not in targets",
+            )
             return PollOutcome(p, None, (), error, None, None, 0, None)
         async with session.limit:
             try:
-                answer = await client.list_instances(p.service_name, p.function_name, qualifier=p.qualifier)
+                if isinstance(client, FC3Client):
+                    answer = await client.list_instances(p.function_name, qualifier=p.qualifier)
+                else:
+                    answer = await client.list_instances(p.service_name or "", p.function_name, qualifier=p.qualifier)
             except FCError as e:
                 return PollOutcome(p, None, (), e, e.http_status, e.request_id, e.attempts, e.latency_ms)
             except Exception as e:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = ["ConfigError", "NameFilter", "Target", "TargetsFile", "load_targets", "parse_targets"]
 
@@ -45,6 +45,10 @@ class Target(_Strict):
     account_id: Annotated[str, Field(description="numeric Alibaba Cloud account id (UID)")]
     regions: list[str]
     endpoint: str | None = Field(default=None, description="used verbatim as the base URL; default is public")
+    api_version: Literal["2021-04-06", "2023-03-30"] = "2021-04-06"
+    # FC 3.0 ListFunctions also lists FC 2.0 functions (C5): "v3" keeps each function listed once
+    # when the same account and region is also a 2021-04-06 target; "all" polls them through 3.0.
+    fc_version: Literal["v3", "all"] = "v3"
     signature: Literal["acs3", "fc"] = "acs3"
     services: NameFilter = Field(default_factory=NameFilter)
     functions: NameFilter = Field(default_factory=NameFilter)
@@ -88,6 +92,17 @@ class Target(_Strict):
                     raise ValueError(f"{q!r} is not a qualifier; use LATEST, an alias name or a version number")
         return v
 
+    @model_validator(mode="after")
+    def _version_rules(self) -> Target:
+        if self.api_version == "2023-03-30":
+            if self.signature == "fc":
+                raise ValueError("signature: FC 3.0 accepts only acs3; remove `signature: fc` from this target")
+            if self.services != NameFilter():
+                raise ValueError("services: FC 3.0 functions have no service; filter with `functions` instead")
+        elif self.fc_version != "v3":
+            raise ValueError("fc_version applies to api_version 2023-03-30 targets only; remove it")
+        return self
+
 
 class TargetsFile(_Strict):
     targets: list[Target]
@@ -97,12 +112,24 @@ class TargetsFile(_Strict):
     def _targets(cls, v: list[Target]) -> list[Target]:
         if not v:
             raise ValueError("list at least one target (account_id + regions)")
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str, str]] = set()
         for t in v:
             for r in t.regions:
-                if (t.account_id, r) in seen:
-                    raise ValueError(f"account {t.account_id} region {r} appears twice; merge the entries")
-                seen.add((t.account_id, r))
+                key = (t.account_id, r, t.api_version)
+                if key in seen:
+                    raise ValueError(
+                        f"account {t.account_id} region {r} api_version {t.api_version} appears twice; "
+                        "merge the entries"
+                    )
+                seen.add(key)
+        for t in v:
+            if t.api_version == "2023-03-30" and t.fc_version == "all":
+                for r in t.regions:
+                    if (t.account_id, r, "2021-04-06") in seen:
+                        raise ValueError(
+                            f"account {t.account_id} region {r} is polled through 2021-04-06 and through 2023-03-30 "
+                            "with fc_version all, so FC 2.0 functions would be counted twice; use fc_version v3"
+                        )
         return v
 
 

@@ -71,10 +71,10 @@ def instances_frame(outcomes: Iterable[PollOutcome], tick_at: datetime) -> pd.Da
                     "qualifier": t.qualifier,
                     "instance_id": i.instance_id,
                     "version_id": i.version_id,
-                    "status": None,
-                    "created_at": None,
-                    "destroyed_at": None,
-                    "resource_type": None,
+                    "status": i.status,
+                    "created_at": i.created_at,
+                    "destroyed_at": i.destroyed_at,
+                    "resource_type": i.resource_type,
                 }
             )
     return _frame(records, INSTANCES)

@@ -1,4 +1,4 @@
-"""Async FC 2.0 (2021-04-06) control-plane client: one instance per (account, region) target.
+"""Async FC control-plane clients, FC 2.0 (2021-04-06) and FC 3.0 (2023-03-30), one per target.
 
 Calls are signed per attempt (a fresh date every time), retried on the retriable branch of the
 error tree with exponential backoff and full jitter inside a per-call deadline, and return
@@ -37,11 +37,20 @@ from pipelines.fc.models import (
 from pipelines.fc.paging import collect_pages
 from pipelines.fc.signing import ACS3Auth, CredentialsProvider, FCAuth, http_date, query_text
 
-__all__ = ["API_VERSION", "FCClient", "InstancesAnswer", "RetryPolicy", "default_endpoint"]
+__all__ = [
+    "API_VERSION",
+    "API_VERSION_3",
+    "FC3Client",
+    "FCClient",
+    "InstancesAnswer",
+    "RetryPolicy",
+    "default_endpoint",
+]
 
 log = logging.getLogger(__name__)
 
 API_VERSION = "2021-04-06"
+API_VERSION_3 = "2023-03-30"
 LIST_PAGE_SIZE = 100  # the documented maximum for the paged list APIs
 Scheme = Literal["acs3", "fc"]
 
@@ -93,8 +102,8 @@ class _Wait:
         return max(backoff, hint) if hint is not None else backoff
 
 
-class FCClient:
-    """ListServices / ListFunctions / ListAliases / ListInstances for one account and region."""
+class _Caller:
+    """Signed GET calls for one (account, region, API version): retries, errors, answers."""
 
     def __init__(
         self,
@@ -103,9 +112,10 @@ class FCClient:
         account_id: str,
         region: str,
         credentials: CredentialsProvider,
-        endpoint: str | None = None,
-        scheme: Scheme = "acs3",
-        retry: RetryPolicy | None = None,
+        endpoint: str | None,
+        scheme: Scheme,
+        retry: RetryPolicy | None,
+        api_version: str,
     ) -> None:
         self._http = http
         self.account_id = account_id
@@ -114,62 +124,7 @@ class FCClient:
         self._credentials = credentials
         self._scheme = scheme
         self._retry = retry or RetryPolicy()
-
-    # --- public API ------------------------------------------------------------------------
-
-    async def list_services(self) -> list[Service]:
-        async def fetch(token: str | None) -> Page[Service]:
-            answer = await self._call("ListServices", "/services", _paged({}, token))
-            return parse_services(answer.body)
-
-        return await collect_pages(fetch)
-
-    async def list_functions(self, service: str) -> list[FunctionSpec]:
-        async def fetch(token: str | None) -> Page[FunctionSpec]:
-            answer = await self._call("ListFunctions", f"/services/{_seg(service)}/functions", _paged({}, token))
-            return parse_functions(answer.body)
-
-        return await collect_pages(fetch)
-
-    async def list_aliases(self, service: str) -> list[Alias]:
-        async def fetch(token: str | None) -> Page[Alias]:
-            answer = await self._call("ListAliases", f"/services/{_seg(service)}/aliases", _paged({}, token))
-            return parse_aliases(answer.body)
-
-        return await collect_pages(fetch)
-
-    async def list_instances(
-        self,
-        service: str,
-        function: str,
-        *,
-        qualifier: str | None = None,
-        instance_ids: Sequence[str] = (),
-        limit: int | None = None,
-    ) -> InstancesAnswer:
-        """FC 2.0 ListInstances: one call, no paging; ``limit`` is 0..1000."""
-        if limit is not None and not 0 <= limit <= 1000:
-            raise ValueError("limit must be within 0..1000")
-        query: list[tuple[str, str]] = []
-        if qualifier:
-            query.append(("qualifier", qualifier))
-        if limit is not None:
-            query.append(("limit", query_text(limit)))
-        # The Tea SDK's `.N` form: the one the ACS3 signer and today's servers agree on.
-        query.extend((f"instanceIds.{n}", iid) for n, iid in enumerate(instance_ids, start=1))
-        answer = await self._call(
-            "ListInstances", f"/services/{_seg(service)}/functions/{_seg(function)}/instances", query
-        )
-        return InstancesAnswer(
-            instances=parse_instances(answer.body),
-            request_id=answer.request_id,
-            http_status=answer.http_status,
-            attempts=answer.attempts,
-            latency_ms=answer.latency_ms,
-            observed_at=datetime.now(UTC),
-        )
-
-    # --- transport -------------------------------------------------------------------------
+        self.api_version = api_version
 
     async def _call(self, action: str, path: str, query: Sequence[tuple[str, str]]) -> _Answer:
         policy = self._retry
@@ -198,10 +153,10 @@ class FCClient:
     def _auth(self, action: str) -> httpx.Auth:
         if self._scheme == "fc":
             return FCAuth(self._credentials)
-        return ACS3Auth(self._credentials, action=lambda _r: action, version=API_VERSION)
+        return ACS3Auth(self._credentials, action=lambda _r: action, version=self.api_version)
 
     async def _once(self, action: str, path: str, query: Sequence[tuple[str, str]]) -> tuple[Any, str | None, int]:
-        url = f"{self.endpoint}/{API_VERSION}{path}"
+        url = f"{self.endpoint}/{self.api_version}{path}"
         headers = {
             "x-fc-account-id": self.account_id,
             "x-fc-date": http_date(datetime.now(UTC)),
@@ -228,6 +183,160 @@ class FCClient:
         error.retry_after_s = _retry_after(response.headers)
         raise error
 
+    async def _instances(self, path: str, query: list[tuple[str, str]]) -> InstancesAnswer:
+        answer = await self._call("ListInstances", path, query)
+        return InstancesAnswer(
+            instances=parse_instances(answer.body),
+            request_id=answer.request_id or _body_request_id(answer.body),
+            http_status=answer.http_status,
+            attempts=answer.attempts,
+            latency_ms=answer.latency_ms,
+            observed_at=datetime.now(UTC),
+        )
+
+
+class FCClient(_Caller):
+    """FC 2.0 (2021-04-06): ListServices / ListFunctions / ListAliases / ListInstances."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        account_id: str,
+        region: str,
+        credentials: CredentialsProvider,
+        endpoint: str | None = None,
+        scheme: Scheme = "acs3",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(
+            http,
+            account_id=account_id,
+            region=region,
+            credentials=credentials,
+            endpoint=endpoint,
+            scheme=scheme,
+            retry=retry,
+            api_version=API_VERSION,
+        )
+
+    async def list_services(self) -> list[Service]:
+        async def fetch(token: str | None) -> Page[Service]:
+            answer = await self._call("ListServices", "/services", _paged(token))
+            return parse_services(answer.body)
+
+        return await collect_pages(fetch)
+
+    async def list_functions(self, service: str) -> list[FunctionSpec]:
+        async def fetch(token: str | None) -> Page[FunctionSpec]:
+            answer = await self._call("ListFunctions", f"/services/{_seg(service)}/functions", _paged(token))
+            return parse_functions(answer.body)
+
+        return await collect_pages(fetch)
+
+    async def list_aliases(self, service: str) -> list[Alias]:
+        async def fetch(token: str | None) -> Page[Alias]:
+            answer = await self._call("ListAliases", f"/services/{_seg(service)}/aliases", _paged(token))
+            return parse_aliases(answer.body)
+
+        return await collect_pages(fetch)
+
+    async def list_instances(
+        self,
+        service: str,
+        function: str,
+        *,
+        qualifier: str | None = None,
+        instance_ids: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> InstancesAnswer:
+        """FC 2.0 ListInstances: one call, no paging; ``limit`` is 0..1000."""
+        if limit is not None and not 0 <= limit <= 1000:
+            raise ValueError("limit must be within 0..1000")
+        query: list[tuple[str, str]] = []
+        if qualifier:
+            query.append(("qualifier", qualifier))
+        if limit is not None:
+            query.append(("limit", query_text(limit)))
+        # The Tea SDK's `.N` form: the one the ACS3 signer and today's servers agree on.
+        query.extend((f"instanceIds.{n}", iid) for n, iid in enumerate(instance_ids, start=1))
+        return await self._instances(f"/services/{_seg(service)}/functions/{_seg(function)}/instances", query)
+
+
+class FC3Client(_Caller):
+    """FC 3.0 (2023-03-30): functions without services; ListFunctions / ListAliases / ListInstances."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        account_id: str,
+        region: str,
+        credentials: CredentialsProvider,
+        endpoint: str | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        # FC 3.0 is ACS3 only: the FC scheme is not accepted there (fc-api.md section 0).
+        super().__init__(
+            http,
+            account_id=account_id,
+            region=region,
+            credentials=credentials,
+            endpoint=endpoint,
+            scheme="acs3",
+            retry=retry,
+            api_version=API_VERSION_3,
+        )
+
+    async def list_functions(self, *, fc_version: str | None = "v3") -> list[FunctionSpec]:
+        """``fc_version`` v3 lists only FC 3.0 functions, so a 2.0 function is not listed twice (C5)."""
+
+        async def fetch(token: str | None) -> Page[FunctionSpec]:
+            query = _paged(token)
+            if fc_version:
+                query.append(("fcVersion", fc_version))
+            answer = await self._call("ListFunctions", "/functions", query)
+            return parse_functions(answer.body)
+
+        return await collect_pages(fetch)
+
+    async def list_aliases(self, function: str) -> list[Alias]:
+        async def fetch(token: str | None) -> Page[Alias]:
+            answer = await self._call("ListAliases", f"/functions/{_seg(function)}/aliases", _paged(token))
+            return parse_aliases(answer.body)
+
+        return await collect_pages(fetch)
+
+    async def list_instances(
+        self,
+        function: str,
+        *,
+        qualifier: str | None = None,
+        with_all_active: bool | None = None,
+        instance_status: Sequence[str] = (),
+        instance_ids: Sequence[str] = (),
+        start_time_ms: int | None = None,
+        end_time_ms: int | None = None,
+        limit: int | None = None,
+    ) -> InstancesAnswer:
+        """FC 3.0 ListInstances; arrays go as compact JSON strings, as the FC 3.0 SDK sends them."""
+        query: list[tuple[str, str]] = []
+        if qualifier:
+            query.append(("qualifier", qualifier))
+        if with_all_active is not None:
+            query.append(("withAllActive", query_text(with_all_active)))
+        if instance_status:
+            query.append(("instanceStatus", json.dumps(list(instance_status), separators=(",", ":"))))
+        if instance_ids:
+            query.append(("instanceIds", json.dumps(list(instance_ids), separators=(",", ":"))))
+        if start_time_ms is not None:
+            query.append(("startTimeMs", query_text(start_time_ms)))
+        if end_time_ms is not None:
+            query.append(("endTimeMs", query_text(end_time_ms)))
+        if limit is not None:
+            query.append(("limit", query_text(limit)))
+        return await self._instances(f"/functions/{_seg(function)}/instances", query)
+
 
 _INVALID = object()
 
@@ -253,8 +362,14 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def _paged(query: dict[str, str], token: str | None) -> list[tuple[str, str]]:
-    pairs = [*query.items(), ("limit", query_text(LIST_PAGE_SIZE))]
+def _body_request_id(body: Any) -> str | None:
+    """FC 3.0 also puts the request id in the body."""
+    rid = body.get("requestId") if isinstance(body, dict) else None
+    return rid if isinstance(rid, str) else None
+
+
+def _paged(token: str | None) -> list[tuple[str, str]]:
+    pairs = [("limit", query_text(LIST_PAGE_SIZE))]
     if token:
         pairs.append(("nextToken", token))
     return pairs

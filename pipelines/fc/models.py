@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from pipelines.fc.errors import MalformedAnswerError
@@ -51,6 +52,11 @@ class Alias:
 class Instance:
     instance_id: str
     version_id: str
+    # FC 3.0 only; None on FC 2.0.
+    status: str | None = None
+    created_at: datetime | None = None
+    destroyed_at: datetime | None = None
+    resource_type: str | None = None
 
 
 T = TypeVar("T")
@@ -169,8 +175,18 @@ def parse_aliases(body: Any) -> Page[Alias]:
     return Page(out, _next_token(body))
 
 
+def _opt_ms(d: Mapping[str, Any], key: str) -> datetime | None:
+    ms = _opt_int(d, key)
+    if ms is None or ms <= 0:  # FC 3.0 sends 0 for "not destroyed yet"
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError) as e:
+        raise _malformed(f"{key} is not an epoch-millisecond time") from e
+
+
 def parse_instances(body: Any) -> list[Instance]:
-    """ListInstances answer; ``versionId`` arrives as a string or a number ("0" = LATEST)."""
+    """ListInstances answer, both versions; ``versionId`` is a string or a number ("0" = LATEST)."""
     if not isinstance(body, dict) or "instances" not in body:
         raise _malformed("answer has no instances list")
     out = []
@@ -179,7 +195,16 @@ def parse_instances(body: Any) -> list[Instance]:
         version = i.get("versionId", "0")
         if isinstance(version, bool) or not isinstance(version, str | int):
             raise _malformed("versionId is not a string or number")
-        out.append(Instance(instance_id, str(version)))
+        out.append(
+            Instance(
+                instance_id,
+                str(version),
+                status=_opt_str(i, "status"),
+                created_at=_opt_ms(i, "createdTimeMs"),
+                destroyed_at=_opt_ms(i, "destroyedTimeMs"),
+                resource_type=_opt_str(i, "resourceType"),
+            )
+        )
     return out
 
 

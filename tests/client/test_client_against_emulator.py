@@ -168,7 +168,8 @@ def test_one_bad_answer_is_that_polls_failure_only(body: bytes, status: int, cod
                 endpoint=ENDPOINT,
                 retry=RetryPolicy(attempts=2, base_s=0.001, max_backoff_s=0.002),
             )
-            session = Session({(ACCT, REGION): client}, {(ACCT, REGION): targets.targets[0]}, asyncio.Semaphore(4))
+            key = (ACCT, REGION, "2021-04-06")
+            session = Session({key: client}, {key: targets.targets[0]}, asyncio.Semaphore(4))
             inventory = await discover(session)
             return await poll_all(session, plan_polls(inventory.rows))
 

@@ -48,7 +48,7 @@ def test_filters_include_and_exclude() -> None:
         pytest.param({"targets": []}, "targets: list at least one target", id="empty"),
         pytest.param(
             {"targets": [_one()["targets"][0], _one()["targets"][0]]},  # type: ignore[index]
-            "account 1234567890 region cn-hangzhou appears twice",
+            "account 1234567890 region cn-hangzhou api_version 2021-04-06 appears twice",
             id="duplicate",
         ),
     ],
