@@ -25,6 +25,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipelines.emulator.clock import Clock, ManualClock
+from pipelines.emulator.faults import FaultInjector, FaultMiddleware, FaultSpec
 from pipelines.emulator.scenario import AccessKey, FunctionScenario, ServiceSpec
 from pipelines.emulator.world import NotFoundError, World
 from pipelines.fc.signing import (
@@ -506,7 +507,13 @@ def _authenticated(authenticate: _Authenticator, handler: Handler) -> Callable[[
     return endpoint
 
 
-def create_app(world: World, clock: Clock, *, skew_limit: timedelta = timedelta(minutes=15)) -> Starlette:
+def create_app(
+    world: World,
+    clock: Clock,
+    *,
+    skew_limit: timedelta = timedelta(minutes=15),
+    faults: Sequence[FaultSpec] = (),
+) -> Starlette:
     """The emulator as an ASGI app; ``clock`` decides which instances exist, the real clock checks dates."""
     auth = _Authenticator(world, skew_limit)
     h = _Handlers(world, clock)
@@ -527,6 +534,14 @@ def create_app(world: World, clock: Clock, *, skew_limit: timedelta = timedelta(
         Route("/_emulator/health", h.health, methods=["GET"]),
     ]
     app = Starlette(routes=routes, exception_handlers={404: h.unrouted, 405: h.unrouted})
+    # The scenario's faults, then ``faults``; inside the request-id middleware so injected answers carry an id.
+    injector = FaultInjector(
+        [*world.scenario.faults, *faults],
+        seed=world.scenario.seed,
+        account_of=lambda ak: (found[0] if (found := world.access_key(ak)) else None),
+    )
+    app.state.faults = injector
+    app.add_middleware(FaultMiddleware, injector=injector)
     app.add_middleware(_RequestIdMiddleware)
     return app
 

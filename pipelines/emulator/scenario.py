@@ -12,6 +12,9 @@ import yaml
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
+from pipelines.emulator.faults import FaultSpec
+from pipelines.emulator.generate import expand_generate
+
 __all__ = [
     "AccessKey",
     "AccountSpec",
@@ -166,6 +169,8 @@ class Scenario:
     seed: int
     accounts: Annotated[list[AccountSpec], Field(min_length=1)]
     services: list[ServiceSpec] = Field(default_factory=list)
+    # Faults the emulator injects from the start (see faults.py); the admin endpoint can replace them.
+    faults: list[FaultSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -211,6 +216,7 @@ def _describe(error: Any) -> str:
 
 def parse_scenario(data: Any) -> Scenario:
     """Validate a plain mapping (e.g. parsed YAML) into a Scenario; errors name the field and the fix."""
+    data = expand_generate(data)  # a `generate:` section becomes services, seeded (generate.py)
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as e:
