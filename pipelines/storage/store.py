@@ -26,6 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.storage.compactor import newest_inventory
+from pipelines.storage.files import crashpoint
 from pipelines.storage.schemas import SCHEMA_VERSION, SCHEMAS
 
 __all__ = ["ParquetStore", "WrittenFile", "table_from_frame"]
@@ -81,9 +83,10 @@ class ParquetStore:
         base = self.root / "functions"
         days = sorted((p for p in base.glob("dt=*") if p.name != f"dt={SEED_DT}"), reverse=True)
         for day in days:
-            files = sorted(day.glob("inventory-*.parquet"))
-            if files:
-                return pq.read_table(files[-1], schema=SCHEMAS["functions"]).to_pandas(types_mapper=pd.ArrowDtype)
+            # A compacted day holds its refreshes in compacted-g<N>.parquet (pipelines/storage/compactor.py).
+            newest = newest_inventory(day)
+            if newest is not None:
+                return newest.to_pandas(types_mapper=pd.ArrowDtype)
         return None
 
     def _write(self, table: str, at: datetime, name: str, frame: pd.DataFrame) -> WrittenFile:
@@ -102,6 +105,8 @@ class ParquetStore:
                 pq.write_table(data, fh, compression="zstd")
                 fh.flush()
                 os.fsync(fh.fileno())
+            crashpoint(f"write.{path.parent.parent.name}.tmp_written")
             os.replace(tmp, path)
+            crashpoint(f"write.{path.parent.parent.name}.committed")
         finally:
             tmp.unlink(missing_ok=True)
