@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TypeVar
 
 import httpx
+from aiolimiter import AsyncLimiter
 
 from pipelines.config import Target, TargetsFile
 from pipelines.fc.client import API_VERSION, API_VERSION_3, FC3Client, FCClient, RetryPolicy
@@ -132,10 +133,17 @@ async def open_session(
     async with httpx.AsyncClient(limits=limits, timeout=timeout, verify=True) as http:
         clients: dict[TargetKey, FCClient | FC3Client] = {}
         by_key: dict[TargetKey, Target] = {}
+        # One budget per (account, region), shared by both API versions there; the strictest wins.
+        rates: dict[tuple[str, str], float] = {}
+        for t in targets.targets:
+            for region in t.regions:
+                rates[(t.account_id, region)] = min(t.rate_limit, rates.get((t.account_id, region), t.rate_limit))
+        limiters = {k: AsyncLimiter(rate, 1.0) if rate >= 1 else AsyncLimiter(1, 1 / rate) for k, rate in rates.items()}
         for t in targets.targets:
             for region in t.regions:
                 key = (t.account_id, region, t.api_version)
                 by_key[key] = t
+                limiter = limiters[(t.account_id, region)]
                 if t.api_version == API_VERSION_3:
                     clients[key] = FC3Client(
                         http,
@@ -144,6 +152,7 @@ async def open_session(
                         credentials=credentials,
                         endpoint=t.endpoint,
                         retry=retry,
+                        limiter=limiter,
                     )
                 else:
                     clients[key] = FCClient(
@@ -154,6 +163,7 @@ async def open_session(
                         endpoint=t.endpoint,
                         scheme=t.signature,
                         retry=retry,
+                        limiter=limiter,
                     )
         yield Session(clients, by_key, asyncio.Semaphore(concurrency))
 

@@ -75,7 +75,9 @@ def run_demo(data_dir: Path, ticks: int, every: timedelta, say: Callable[[str], 
             context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
             [request] = schedule.evaluate_tick(context).run_requests or []
             config = {**request.run_config, **QUIET}
-            config["ops"]["fc_instance_snapshots"]["config"]["interval_s"] = int(every.total_seconds())
+            tick_config = config["ops"]["fc_instance_snapshots"]["config"]
+            tick_config["interval_s"] = int(every.total_seconds())
+            tick_config["max_lag_s"] = None  # a simulated morning: the emulator's clock is set to each tick
             result = tick_job.execute_in_process(run_config=config, tags=request.tags, instance=instance)
             meta = result.asset_materializations_for_node("fc_instance_snapshots")[0].metadata
             say(

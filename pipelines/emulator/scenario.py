@@ -20,6 +20,7 @@ __all__ = [
     "AccountSpec",
     "AliasSpec",
     "FunctionScenario",
+    "FunctionV3Spec",
     "LoadModel",
     "Scenario",
     "ServiceSpec",
@@ -123,6 +124,62 @@ class FunctionScenario:
         return _check_name(v, "function name")
 
 
+def _check_versions(v: list[str]) -> list[str]:
+    for version in v:
+        if not version.isdigit() or version == "0":
+            raise ValueError(f"version {version!r} is not a published version; fix: use '1', '2', ...")
+    if len(set(v)) != len(v):
+        raise ValueError("versions repeat; fix: list each version once")
+    return v
+
+
+def _check_aliases(owner: str, aliases: list[AliasSpec], versions: list[str]) -> None:
+    names = [a.name for a in aliases]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{owner} lists an alias twice; fix: make alias names unique")
+    for a in aliases:
+        if a.version_id not in versions:
+            raise ValueError(
+                f"alias {a.name!r} points at version {a.version_id!r}, which {owner} "
+                f"does not publish; fix: add it to versions {versions} or change aliases.version_id"
+            )
+
+
+@dataclass(frozen=True, config=_STRICT)
+class FunctionV3Spec:
+    """An FC 3.0 function: no service; its aliases and versions belong to the function itself."""
+
+    account_id: str
+    region: str
+    name: str
+    runtime: str = "python3.10"
+    memory_mb: Annotated[int, Field(ge=64, multiple_of=64)] = 512
+    cpu: Annotated[float, Field(gt=0, le=16)] = 0.35
+    disk_mb: Annotated[int, Field(ge=512)] = 512
+    gpu_memory_mb: Annotated[int | None, Field(ge=0)] = None
+    instance_type: str = "e1"
+    instance_concurrency: Annotated[int, Field(ge=1, le=200)] = 1
+    load: LoadModel = Field(default_factory=LoadModel)
+    aliases: list[AliasSpec] = Field(default_factory=list)
+    versions: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, v: str) -> str:
+        # The FC naming rule has no '$', so no FC 3.0 name can collide with an FC 2.0 "service$function".
+        return _check_name(v, "function name")
+
+    @field_validator("versions")
+    @classmethod
+    def _numeric_versions(cls, v: list[str]) -> list[str]:
+        return _check_versions(v)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FunctionV3Spec:
+        _check_aliases(f"function {self.name!r}", self.aliases, self.versions)
+        return self
+
+
 @dataclass(frozen=True, config=_STRICT)
 class ServiceSpec:
     account_id: str
@@ -171,6 +228,31 @@ class Scenario:
     services: list[ServiceSpec] = Field(default_factory=list)
     # Faults the emulator injects from the start (see faults.py); the admin endpoint can replace them.
     faults: list[FaultSpec] = Field(default_factory=list)
+    functions_v3: list[FunctionV3Spec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _v3_consistent(self) -> Scenario:
+        accounts = {a.account_id: a for a in self.accounts}
+        seen: set[tuple[str, str, str]] = set()
+        for f in self.functions_v3:
+            account = accounts.get(f.account_id)
+            if account is None:
+                raise ValueError(
+                    f"FC 3.0 function {f.name!r} names account_id {f.account_id!r}, which is not in accounts; "
+                    "fix: add the account or correct functions_v3.account_id"
+                )
+            if f.region not in account.regions:
+                raise ValueError(
+                    f"FC 3.0 function {f.name!r} is in region {f.region!r}, which account {f.account_id!r} does "
+                    f"not list; fix: add it to accounts.regions {account.regions} or correct functions_v3.region"
+                )
+            key = (f.account_id, f.region, f.name)
+            if key in seen:
+                raise ValueError(
+                    f"FC 3.0 function {f.name!r} appears twice in {f.account_id}/{f.region}; fix: rename one"
+                )
+            seen.add(key)
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -335,8 +417,30 @@ def _functions(
     return out
 
 
+def _functions_v3(seed: int, acct: str, region: str) -> list[FunctionV3Spec]:
+    """Ten FC 3.0 functions; their own generator, so the FC 2.0 services stay exactly as they were."""
+    rng = random.Random(f"{seed}/fc3")  # noqa: S311 - reproducible scenario data, not secrets
+    made = _functions(rng, "api", 10, [("busy", 2), ("moderate", 2), ("rare", 2), ("warm", 1)], gpu=True)
+    # api-00: a provisioned prod alias; api-01: two aliases; api-02: versions but no alias; the rest: LATEST only.
+    aliases = {
+        0: ([AliasSpec("prod", "2", provisioned=2)], ["1", "2"]),
+        1: ([AliasSpec("prod", "1", provisioned=1), AliasSpec("canary", "2")], ["1", "2"]),
+        2: ([], ["1"]),
+    }
+    return [
+        FunctionV3Spec(
+            account_id=acct,
+            region=region,
+            aliases=aliases.get(i, ([], []))[0],
+            versions=aliases.get(i, ([], []))[1],
+            **{f.name: getattr(fn, f.name) for f in dataclasses.fields(FunctionScenario)},
+        )
+        for i, fn in enumerate(made)
+    ]
+
+
 def default_scenario(seed: int = 7) -> Scenario:
-    """One account in cn-hangzhou, four services, 140 functions: busy, rare, scale-to-zero and kept-warm."""
+    """One account in cn-hangzhou: four FC 2.0 services with 140 functions, and ten FC 3.0 functions."""
     rng = random.Random(seed)  # noqa: S311 - reproducible scenario data, not secrets
     acct, region = DEFAULT_ACCOUNT, DEFAULT_REGION
     services = [
@@ -381,6 +485,7 @@ def default_scenario(seed: int = 7) -> Scenario:
             )
         ],
         services=services,
+        functions_v3=_functions_v3(seed, acct, region),
     )
 
 

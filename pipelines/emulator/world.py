@@ -21,9 +21,17 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from pipelines.emulator.scenario import AccessKey, AccountSpec, FunctionScenario, LoadModel, Scenario, ServiceSpec
+from pipelines.emulator.scenario import (
+    AccessKey,
+    AccountSpec,
+    FunctionScenario,
+    FunctionV3Spec,
+    LoadModel,
+    Scenario,
+    ServiceSpec,
+)
 
-__all__ = ["InstanceState", "NotFoundError", "TruthRow", "World", "minute_of"]
+__all__ = ["InstanceState", "NotFoundError", "TruthRow", "World", "minute_of", "v3_name"]
 
 LATEST = "LATEST"
 _DAY = 1440
@@ -34,17 +42,22 @@ _CACHE_DAYS = 4096  # (series, day) chunks kept; the default scenario has ~300 s
 class InstanceState:
     instance_id: str
     version_id: str  # "0" is LATEST
+    qualifier: str  # the series it runs in: LATEST or an alias name
+    created_time_ms: int  # epoch ms of the minute the instance was born
+    resource_type: str  # "Provisioned" for an alias's provisioned floor, else "OnDemand" (FC 3.0 wording)
 
 
 @dataclass(frozen=True)
 class TruthRow:
     account_id: str
     region: str
-    service_name: str
+    service_name: str | None  # None for an FC 3.0 function, which has no service
     function_name: str
     qualifier: str
     instance_id: str
     version_id: str
+    created_time_ms: int
+    resource_type: str
 
 
 class NotFoundError(LookupError):
@@ -56,7 +69,15 @@ class NotFoundError(LookupError):
         self.message = message
 
 
-SeriesKey = tuple[str, str, str, str, str]  # account, region, service, function, qualifier (LATEST or alias)
+# account, region, service (None for FC 3.0), function, qualifier (LATEST or alias)
+SeriesKey = tuple[str, str, str | None, str, str]
+Owner = ServiceSpec | FunctionV3Spec  # what holds aliases and versions: the service (FC 2.0) or the function (FC 3.0)
+PROVISIONED, ON_DEMAND = "Provisioned", "OnDemand"
+
+
+def v3_name(service: str, function: str) -> str:
+    """How FC 3.0 names an FC 2.0 function: ``service$function`` ('$' is outside the FC naming rule)."""
+    return f"{service}${function}"
 
 
 def minute_of(at: datetime) -> int:
@@ -112,6 +133,9 @@ class World:
         self._functions: dict[tuple[str, str, str, str], FunctionScenario] = {
             (s.account_id, s.region, s.name, f.name): f for s in scenario.services for f in s.functions
         }
+        self._functions_v3: dict[tuple[str, str, str], FunctionV3Spec] = {
+            (f.account_id, f.region, f.name): f for f in scenario.functions_v3
+        }
         self._lock = threading.Lock()
         self._chunks: OrderedDict[tuple[SeriesKey, int], tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]]
         self._chunks = OrderedDict()
@@ -146,7 +170,40 @@ class World:
             raise NotFoundError("FunctionNotFound", f"function '{function}' does not exist in service '{service}'")
         return spec
 
-    def series_qualifiers(self, service: ServiceSpec, qualifier: str | None) -> list[str]:
+    def functions_v3(self, account_id: str, region: str) -> list[FunctionV3Spec]:
+        return sorted(
+            (f for f in self.scenario.functions_v3 if f.account_id == account_id and f.region == region),
+            key=lambda f: f.name,
+        )
+
+    def function_v3(self, account_id: str, region: str, name: str) -> FunctionV3Spec:
+        spec = self._functions_v3.get((account_id, region, name))
+        if spec is None:
+            raise NotFoundError("FunctionNotFound", f"function '{name}' does not exist")
+        return spec
+
+    def resolve_v3(self, account_id: str, region: str, name: str) -> tuple[str | None, str]:
+        """(service, function) behind an FC 3.0 function name; an FC 2.0 function is ``service$function``."""
+        service, sep, function = name.partition("$")
+        if not sep:
+            self.function_v3(account_id, region, name)
+            return None, name
+        try:
+            self.function(account_id, region, service, function)
+        except NotFoundError:
+            # FC 3.0 has no services: whatever part is wrong, the function is what is missing.
+            raise NotFoundError("FunctionNotFound", f"function '{name}' does not exist") from None
+        return service, function
+
+    def owner(self, account_id: str, region: str, service: str | None, function: str) -> Owner:
+        """Whatever holds the aliases and versions of a function: its service, or the FC 3.0 function itself."""
+        if service is None:
+            return self.function_v3(account_id, region, function)
+        spec = self.service(account_id, region, service)
+        self.function(account_id, region, service, function)
+        return spec
+
+    def series_qualifiers(self, service: Owner, qualifier: str | None) -> list[str]:
         """The series behind a qualifier: LATEST, one alias, or every alias on a version number."""
         if qualifier is None or qualifier in ("", LATEST):
             return [LATEST]
@@ -155,21 +212,41 @@ class World:
         if qualifier in service.versions:
             # Only aliases route traffic to a published version here; a version with no alias is idle.
             return [a.name for a in service.aliases if a.version_id == qualifier]
-        raise NotFoundError("AliasNotFound", f"alias '{qualifier}' does not exist in service '{service.name}'")
+        where = f"service '{service.name}'" if isinstance(service, ServiceSpec) else f"function '{service.name}'"
+        raise NotFoundError("AliasNotFound", f"alias '{qualifier}' does not exist in {where}")
+
+    @staticmethod
+    def all_qualifiers(owner: Owner) -> list[str]:
+        """LATEST and every alias: every series a function can have instances in."""
+        return [LATEST, *(a.name for a in owner.aliases)]
 
     # --- instances -----------------------------------------------------------------------------
 
     def instances(
-        self, account_id: str, region: str, service: str, function: str, qualifier: str | None, at: datetime
+        self,
+        account_id: str,
+        region: str,
+        service: str | None,
+        function: str,
+        qualifier: str | None,
+        at: datetime,
+        *,
+        series: list[str] | None = None,
     ) -> list[InstanceState]:
-        spec = self.service(account_id, region, service)
-        fn = self.function(account_id, region, service, function)
+        """Live instances; ``service=None`` is an FC 3.0 function. ``series`` overrides the qualifier's series."""
+        owner = self.owner(account_id, region, service, function)
+        load = self._load(account_id, region, service, function)
         minute = minute_of(at)
         out: list[InstanceState] = []
-        for q in self.series_qualifiers(spec, qualifier):
-            out.extend(self._series(spec, fn, q, minute))
+        for q in series if series is not None else self.series_qualifiers(owner, qualifier):
+            out.extend(self._series(owner, service, function, load, q, minute))
         out.sort(key=lambda i: i.instance_id)
         return out
+
+    def _load(self, account_id: str, region: str, service: str | None, function: str) -> LoadModel:
+        if service is None:
+            return self.function_v3(account_id, region, function).load
+        return self.function(account_id, region, service, function).load
 
     def ground_truth(self, at: datetime) -> list[TruthRow]:
         minute = minute_of(at)
@@ -177,33 +254,55 @@ class World:
             cached = self._truth.get(minute)
         if cached is not None:
             return list(cached)
+        series: list[tuple[Owner, str | None, str, LoadModel]] = [
+            (spec, spec.name, fn.name, fn.load) for spec in self.scenario.services for fn in spec.functions
+        ]
+        series += [(f, None, f.name, f.load) for f in self.scenario.functions_v3]
         rows: list[TruthRow] = []
-        for spec in self.scenario.services:
-            for fn in spec.functions:
-                for q in [LATEST, *(a.name for a in spec.aliases)]:
-                    for inst in sorted(self._series(spec, fn, q, minute), key=lambda i: i.instance_id):
-                        rows.append(
-                            TruthRow(
-                                spec.account_id, spec.region, spec.name, fn.name, q, inst.instance_id, inst.version_id
-                            )
+        for owner, service, function, load in series:
+            for q in self.all_qualifiers(owner):
+                for inst in sorted(
+                    self._series(owner, service, function, load, q, minute), key=lambda i: i.instance_id
+                ):
+                    rows.append(
+                        TruthRow(
+                            owner.account_id,
+                            owner.region,
+                            service,
+                            function,
+                            q,
+                            inst.instance_id,
+                            inst.version_id,
+                            inst.created_time_ms,
+                            inst.resource_type,
                         )
+                    )
         with self._lock:
             self._truth[minute] = rows
             while len(self._truth) > 8:
                 self._truth.popitem(last=False)
         return list(rows)
 
-    def _series(self, spec: ServiceSpec, fn: FunctionScenario, qualifier: str, minute: int) -> list[InstanceState]:
+    def _series(
+        self, owner: Owner, service: str | None, function: str, load: LoadModel, qualifier: str, minute: int
+    ) -> list[InstanceState]:
         if qualifier == LATEST:
             version, floor = "0", 0
         else:
-            alias = next(a for a in spec.aliases if a.name == qualifier)
+            alias = next(a for a in owner.aliases if a.name == qualifier)
             version, floor = alias.version_id, alias.provisioned
-        key: SeriesKey = (spec.account_id, spec.region, spec.name, fn.name, qualifier)
+        key: SeriesKey = (owner.account_id, owner.region, service, function, qualifier)
         day, offset = divmod(minute, _DAY)
-        level, births = self._chunk(key, fn.load, floor, day)
+        level, births = self._chunk(key, load, floor, day)
+        # The provisioned floor fills the lowest slots, which level = max(demand, floor) never empties.
         return [
-            InstanceState(_instance_id(self._seed, key, k, int(births[offset, k])), version)
+            InstanceState(
+                _instance_id(self._seed, key, k, int(births[offset, k])),
+                version,
+                qualifier,
+                int(births[offset, k]) * 60_000,
+                PROVISIONED if k < floor else ON_DEMAND,
+            )
             for k in range(int(level[offset]))
         ]
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
+from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_random_exponential
 
@@ -116,8 +117,10 @@ class _Caller:
         scheme: Scheme,
         retry: RetryPolicy | None,
         api_version: str,
+        limiter: AsyncLimiter | None = None,
     ) -> None:
         self._http = http
+        self._limiter = limiter
         self.account_id = account_id
         self.region = region
         self.endpoint = (endpoint or default_endpoint(account_id, region)).rstrip("/")
@@ -162,6 +165,9 @@ class _Caller:
             "x-fc-date": http_date(datetime.now(UTC)),
             "x-fc-trace-id": uuid.uuid4().hex,
         }
+        if self._limiter is not None:
+            # Every attempt, retries included, spends from the (account, region) budget.
+            await self._limiter.acquire()
         try:
             # The whole exchange, body read included, is inside the retry (case C9).
             response = await self._http.get(url, params=list(query), headers=headers, auth=self._auth(action))
@@ -208,6 +214,7 @@ class FCClient(_Caller):
         endpoint: str | None = None,
         scheme: Scheme = "acs3",
         retry: RetryPolicy | None = None,
+        limiter: AsyncLimiter | None = None,
     ) -> None:
         super().__init__(
             http,
@@ -218,6 +225,7 @@ class FCClient(_Caller):
             scheme=scheme,
             retry=retry,
             api_version=API_VERSION,
+            limiter=limiter,
         )
 
     async def list_services(self) -> list[Service]:
@@ -275,6 +283,7 @@ class FC3Client(_Caller):
         credentials: CredentialsProvider,
         endpoint: str | None = None,
         retry: RetryPolicy | None = None,
+        limiter: AsyncLimiter | None = None,
     ) -> None:
         # FC 3.0 is ACS3 only: the FC scheme is not accepted there (fc-api.md section 0).
         super().__init__(
@@ -286,6 +295,7 @@ class FC3Client(_Caller):
             scheme="acs3",
             retry=retry,
             api_version=API_VERSION_3,
+            limiter=limiter,
         )
 
     async def list_functions(self, *, fc_version: str | None = "v3") -> list[FunctionSpec]:

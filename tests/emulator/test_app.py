@@ -499,6 +499,8 @@ def test_truth_endpoint(api: Api, world: World) -> None:
         "qualifier": expected[0].qualifier,
         "instance_id": expected[0].instance_id,
         "version_id": expected[0].version_id,
+        "created_time_ms": expected[0].created_time_ms,
+        "resource_type": "OnDemand",
     }
     later = NOW + timedelta(hours=9)
     rows = api.get("/_emulator/truth", params={"at": later.isoformat()}).json()

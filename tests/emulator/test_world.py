@@ -249,22 +249,28 @@ def test_unknown_names_raise_not_found(service: str, function: str, qualifier: s
 def test_truth_matches_instances(world: World) -> None:
     at = T0 + timedelta(hours=13, minutes=21)
     rows = world.ground_truth(at)
-    by_key: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    by_key: dict[tuple[str | None, str, str], list[tuple]] = {}
     for r in rows:
         assert (r.account_id, r.region) == (ACCT, REGION)
-        by_key.setdefault((r.service_name, r.function_name, r.qualifier), []).append((r.instance_id, r.version_id))
-    expected_keys = {
+        by_key.setdefault((r.service_name, r.function_name, r.qualifier), []).append(
+            (r.instance_id, r.version_id, r.created_time_ms, r.resource_type)
+        )
+    # FC 2.0 functions under their service, FC 3.0 functions with no service (None).
+    series: list[tuple[str | None, str, str]] = [
         (svc.name, fn.name, q)
         for svc in world.scenario.services
         for fn in svc.functions
         for q in ["LATEST", *(a.name for a in svc.aliases)]
-    }
-    assert set(by_key) <= expected_keys
-    for svc in world.scenario.services:
-        for fn in svc.functions:
-            for q in ["LATEST", *(a.name for a in svc.aliases)]:
-                got = [(i.instance_id, i.version_id) for i in world.instances(ACCT, REGION, svc.name, fn.name, q, at)]
-                assert by_key.get((svc.name, fn.name, q), []) == got
+    ]
+    series += [(None, f.name, q) for f in world.scenario.functions_v3 for q in ["LATEST", *(a.name for a in f.aliases)]]
+    assert set(by_key) <= set(series)
+    assert any(service is None for service, _, _ in by_key)
+    for service, function, q in series:
+        got = [
+            (i.instance_id, i.version_id, i.created_time_ms, i.resource_type)
+            for i in world.instances(ACCT, REGION, service, function, q, at)
+        ]
+        assert by_key.get((service, function, q), []) == got
     assert len({r.instance_id for r in rows}) == len(rows)
 
 

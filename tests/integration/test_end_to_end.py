@@ -23,7 +23,9 @@ def _tick(emulated: Emulated, at, **config: object) -> dg.ExecuteInProcessResult
         ASSETS,
         selection=[fc_instance_snapshots],
         resources=emulated.resources(),
-        run_config={"ops": {"fc_instance_snapshots": {"config": {"tick_at": at.isoformat(), **config}}}},
+        run_config={
+            "ops": {"fc_instance_snapshots": {"config": {"tick_at": at.isoformat(), "max_lag_s": None, **config}}}
+        },
     )
 
 
@@ -39,7 +41,8 @@ def test_reports_equal_ground_truth(emulated: Emulated) -> None:
     for at in TICKS:
         result = _tick(emulated, at)
         assert result.success
-        truth = emulated.world.ground_truth(at)
+        # FC 2.0 targets only: the default scenario's FC 3.0 functions (service_name None) are not polled here.
+        truth = [r for r in emulated.world.ground_truth(at) if r.service_name is not None]
         counts = Counter((r.service_name, r.function_name, r.qualifier) for r in truth)
         keys = {
             (s.name, f.name, q)
@@ -97,7 +100,7 @@ def test_rerun_of_a_tick_replaces_not_duplicates(emulated: Emulated) -> None:
         ).fetchone()
         instances = con.execute("select count(*) from instances").fetchone()[0]
     assert polls == distinct
-    assert instances == len(emulated.world.ground_truth(T0))
+    assert instances == len([r for r in emulated.world.ground_truth(T0) if r.service_name is not None])
 
 
 def test_tick_without_inventory_fails_with_the_fix(emulated: Emulated) -> None:
@@ -107,3 +110,35 @@ def test_tick_without_inventory_fails_with_the_fix(emulated: Emulated) -> None:
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "materialize fc_inventory first" in str(failure.step_failure_data.error.message)
+
+
+def test_late_tick_is_refused_and_stays_a_gap(emulated: Emulated) -> None:
+    dg.materialize(ASSETS, selection=[fc_inventory], resources=emulated.resources())
+    result = dg.materialize(
+        ASSETS,
+        selection=[fc_instance_snapshots],
+        resources=emulated.resources(),
+        run_config={"ops": {"fc_instance_snapshots": {"config": {"tick_at": T0.isoformat(), "max_lag_s": 300}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+    assert "max_lag_s 300): not polled" in message
+    assert not list(emulated.store_root.rglob("tick-*.parquet"))
+
+
+def test_coverage_is_reported_per_target(emulated: Emulated) -> None:
+    dg.materialize(ASSETS, selection=[fc_inventory], resources=emulated.resources())
+    result = _tick(emulated, T0)
+    meta = result.asset_materializations_for_node("fc_instance_snapshots")[0].metadata
+    per_target = meta["coverage_by_target"].value
+    polls = meta["polls"].value
+    assert per_target == {
+        "1234567890/cn-hangzhou/2021-04-06": {
+            "polls": polls,
+            "ok": polls,
+            "failed": 0,
+            "coverage": 1.0,
+            "failures_by_code": {},
+        }
+    }

@@ -59,7 +59,7 @@ def test_failed_service_listing_keeps_its_functions_polled(tmp_path: Path) -> No
             ASSETS,
             selection=[fc_instance_snapshots],
             resources=resources,
-            run_config={"ops": {"fc_instance_snapshots": {"config": {"tick_at": AT.isoformat()}}}},
+            run_config={"ops": {"fc_instance_snapshots": {"config": {"tick_at": AT.isoformat(), "max_lag_s": None}}}},
         )
 
     assert not second.success

@@ -59,7 +59,7 @@ def test_no_secret_token_or_signature_anywhere(
             fc = FCResource(targets_file=str(targets), access_key_id=AK, access_key_secret=secret)
             return {"fc": fc, "store": StoreResource(root=str(store))}
 
-        run_config = {"ops": {"fc_instance_snapshots": {"config": {"tick_at": AT.isoformat()}}}}
+        run_config = {"ops": {"fc_instance_snapshots": {"config": {"tick_at": AT.isoformat(), "max_lag_s": None}}}}
         good = dg.materialize(ASSETS, resources=resources(SECRET), run_config=run_config)
         assert good.success
         ok_meta = good.asset_materializations_for_node("fc_instance_snapshots")[0].metadata
@@ -67,7 +67,9 @@ def test_no_secret_token_or_signature_anywhere(
         _assert_clean(_everything(good, store, caplog))
 
         # A wrong secret: every poll fails and is recorded; the failure text is still clean.
-        bad_config = {"ops": {"fc_instance_snapshots": {"config": {"tick_at": "2026-12-01T14:01:00+00:00"}}}}
+        bad_config = {
+            "ops": {"fc_instance_snapshots": {"config": {"tick_at": "2026-12-01T14:01:00+00:00", "max_lag_s": None}}}
+        }
         bad = dg.materialize(
             ASSETS,
             selection=[fc_instance_snapshots],
@@ -77,7 +79,7 @@ def test_no_secret_token_or_signature_anywhere(
         )
         assert not bad.success
         failure = next(e for e in bad.all_events if e.is_step_failure)
-        assert "coverage 0.0%" in failure.step_failure_data.error.message
+        assert "(0.0%)" in failure.step_failure_data.error.message
         assert "SignatureNotMatch" in failure.step_failure_data.error.message
         _assert_clean(_everything(bad, store, caplog))
 
