@@ -5,6 +5,7 @@
 -- A day is read from its newest compacted generation (compacted-g<N>.parquet, the greatest name)
 -- plus the raw files whose key (tick_at / refreshed_at) that generation does not hold: a reader
 -- sees every tick exactly once before, during and after compaction (pipelines/storage/compactor.py).
+-- A tombstone generation (compacted-g<N>-deleted.parquet, zero rows) hides its whole day (retention).
 -- instances rows count only once their tick's polls file exists (the tick write's commit point).
 create or replace view polls as
 with
@@ -12,7 +13,8 @@ files as (
     select file, parse_filename(file) as name, cast(regexp_extract(file, '/dt=([0-9-]+)/', 1) as date) as day
     from glob('polls/dt=*/*.parquet')
 ),
-current_files as (select max(file) as file from files where name like 'compacted-g%' group by day),
+current_files as (select max(file) as file, day from files where name like 'compacted-g%' group by day),
+deleted_days as (select day from current_files where parse_filename(file) like '%-deleted.parquet'),
 raw_days as (select distinct day from files where name like 'tick-%'),
 compacted as (
     select * exclude (filename)
@@ -27,7 +29,9 @@ raw as (
 held as (select distinct dt, tick_at from compacted where dt in (select day from raw_days))
 select * from compacted
 union all by name
-select * from raw where not exists (select 1 from held where held.dt = raw.dt and held.tick_at = raw.tick_at);
+select * from raw
+where raw.dt not in (select day from deleted_days)
+  and not exists (select 1 from held where held.dt = raw.dt and held.tick_at = raw.tick_at);
 
 create or replace view instances as
 with
@@ -35,7 +39,8 @@ files as (
     select file, parse_filename(file) as name, cast(regexp_extract(file, '/dt=([0-9-]+)/', 1) as date) as day
     from glob('instances/dt=*/*.parquet')
 ),
-current_files as (select max(file) as file from files where name like 'compacted-g%' group by day),
+current_files as (select max(file) as file, day from files where name like 'compacted-g%' group by day),
+deleted_days as (select day from current_files where parse_filename(file) like '%-deleted.parquet'),
 raw_days as (select distinct day from files where name like 'tick-%'),
 committed_ticks as (
     select cast(regexp_extract(file, '/dt=([0-9-]+)/', 1) as date) as day, parse_filename(file) as name
@@ -55,7 +60,9 @@ raw as (
 held as (select distinct dt, tick_at from compacted where dt in (select day from raw_days))
 select * from compacted
 union all by name
-select * from raw where not exists (select 1 from held where held.dt = raw.dt and held.tick_at = raw.tick_at);
+select * from raw
+where raw.dt not in (select day from deleted_days)
+  and not exists (select 1 from held where held.dt = raw.dt and held.tick_at = raw.tick_at);
 
 create or replace view functions as
 with
@@ -63,7 +70,8 @@ files as (
     select file, parse_filename(file) as name, cast(regexp_extract(file, '/dt=([0-9-]+)/', 1) as date) as day
     from glob('functions/dt=*/*.parquet')
 ),
-current_files as (select max(file) as file from files where name like 'compacted-g%' group by day),
+current_files as (select max(file) as file, day from files where name like 'compacted-g%' group by day),
+deleted_days as (select day from current_files where parse_filename(file) like '%-deleted.parquet'),
 raw_days as (select distinct day from files where name like 'inventory-%'),
 compacted as (
     select * exclude (filename)
@@ -78,4 +86,6 @@ raw as (
 held as (select distinct dt, refreshed_at from compacted where dt in (select day from raw_days))
 select * from compacted
 union all by name
-select * from raw where not exists (select 1 from held where held.dt = raw.dt and held.refreshed_at = raw.refreshed_at);
+select * from raw
+where raw.dt not in (select day from deleted_days)
+  and not exists (select 1 from held where held.dt = raw.dt and held.refreshed_at = raw.refreshed_at);

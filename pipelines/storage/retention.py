@@ -19,11 +19,12 @@ from pathlib import Path
 from pipelines.storage.compactor import COMPACT_ORDER, day_files, generation_name
 from pipelines.storage.files import atomic_write, crashpoint, day_dirs, remove
 from pipelines.storage.schemas import SCHEMAS
-from pipelines.storage.store import SEED_DT
+
 
 __all__ = ["RetentionResult", "apply_retention"]
 
 log = logging.getLogger(__name__)
+SEED_DT = "1970-01-01"  # the zero-row schema seed day (store.py): never dropped
 
 
 @dataclass
