@@ -15,7 +15,7 @@ from typing import Any
 import click
 import duckdb
 
-from pipelines.config import ConfigError
+from pipelines.config import ConfigError, expand_targets, load_targets
 from pipelines.output import FORMATS, render
 from pipelines.sqlrun import REPORTS, connect, run_report
 
@@ -90,6 +90,24 @@ def sql(statement: str, store: Path, fmt: str) -> None:
     with connect(store) as con:
         frame = con.execute(statement).df()
     click.echo(render(frame, fmt))
+
+
+@cli.group()
+def targets() -> None:
+    """Targets files."""
+
+
+@targets.command("check")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_format_option
+def targets_check(path: Path, fmt: str) -> None:
+    """Validate a targets file and print the expanded targets (exit 1 when invalid)."""
+    try:
+        parsed = load_targets(path)
+    except ConfigError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    click.echo(render(expand_targets(parsed), fmt))
 
 
 @cli.command()

@@ -10,10 +10,13 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["ConfigError", "NameFilter", "Target", "TargetsFile", "load_targets", "parse_targets"]
+from pipelines.fc.client import default_endpoint
+
+__all__ = ["ConfigError", "NameFilter", "Target", "TargetsFile", "expand_targets", "load_targets", "parse_targets"]
 
 _REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _QUALIFIER = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -168,3 +171,31 @@ def load_targets(path: str | Path) -> TargetsFile:
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{p}: not valid YAML{where}; fix the syntax") from None
     return parse_targets(data, str(p))
+
+
+def expand_targets(targets: TargetsFile) -> pd.DataFrame:
+    """One row per (account, region, API version) as the poller will see it."""
+    rows = []
+    for t in targets.targets:
+        for region in t.regions:
+            qualifiers = t.qualifiers if isinstance(t.qualifiers, str) else ",".join(t.qualifiers)
+            rows.append(
+                {
+                    "account_id": t.account_id,
+                    "region": region,
+                    "api_version": t.api_version,
+                    "endpoint": t.endpoint or default_endpoint(t.account_id, region),
+                    "signature": t.signature,
+                    "qualifiers": qualifiers,
+                    "services": "" if t.api_version == "2023-03-30" else _describe(t.services),
+                    "functions": _describe(t.functions),
+                    "fc_version": t.fc_version if t.api_version == "2023-03-30" else "",
+                    "rate_limit_per_s": t.rate_limit,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _describe(f: NameFilter) -> str:
+    text = ",".join(f.include)
+    return f"{text} except {','.join(f.exclude)}" if f.exclude else text

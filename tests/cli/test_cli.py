@@ -113,3 +113,26 @@ def test_empty_store_reports_typed_empty(tmp_path: Path) -> None:
     out = fccap("report", "capacity-hourly", "--store", str(tmp_path / "empty"))
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("(no rows) columns: account_id, region")
+
+
+def test_targets_check_expands_and_rejects(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        'targets:\n  - account_id: "1234567890"\n    regions: [cn-hangzhou, cn-shanghai]\n'
+        '  - account_id: "1234567890"\n    regions: [cn-hangzhou]\n    api_version: "2023-03-30"\n'
+    )
+    out = fccap("targets", "check", str(good), "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    rows = [line.split(",")[:4] for line in out.stdout.strip().splitlines()[1:]]
+    assert rows == [
+        ["1234567890", "cn-hangzhou", "2021-04-06", "https://1234567890.cn-hangzhou.fc.aliyuncs.com"],
+        ["1234567890", "cn-shanghai", "2021-04-06", "https://1234567890.cn-shanghai.fc.aliyuncs.com"],
+        ["1234567890", "cn-hangzhou", "2023-03-30", "https://1234567890.cn-hangzhou.fc.aliyuncs.com"],
+    ]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("targets:\n  - account_id: 12ab\n    regions: [cn-hangzhou]\n")
+    out = fccap("targets", "check", str(bad))
+    assert out.returncode == 1
+    assert out.stderr.strip() == (
+        f"error: {bad}: targets[0].account_id: must be the numeric account id (e.g. '1234567890'); quote it in YAML"
+    )

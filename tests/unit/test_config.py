@@ -47,6 +47,25 @@ def test_filters_include_and_exclude() -> None:
         ),
         pytest.param({"targets": []}, "targets: list at least one target", id="empty"),
         pytest.param(
+            _one(api_version="2023-03-30", services={"include": ["a*"]}),
+            "targets[0]: services: FC 3.0 functions have no service",
+            id="fc3-services",
+        ),
+        pytest.param(_one(api_version="2023-03-30", signature="fc"), "FC 3.0 accepts only acs3", id="fc3-fc-signature"),
+        pytest.param(_one(fc_version="all"), "fc_version applies to api_version 2023-03-30", id="fc-version-on-2"),
+        pytest.param(_one(rate_limit=0), "targets[0].rate_limit: Input should be greater than 0", id="rate"),
+        pytest.param(_one(api_version="2022-01-01"), "targets[0].api_version: Input should be", id="version"),
+        pytest.param(
+            {
+                "targets": [
+                    _one()["targets"][0],
+                    {**_one()["targets"][0], "api_version": "2023-03-30", "fc_version": "all"},
+                ]
+            },  # type: ignore[index]
+            "would be counted twice; use fc_version v3",
+            id="c5-double-listing",
+        ),
+        pytest.param(
             {"targets": [_one()["targets"][0], _one()["targets"][0]]},  # type: ignore[index]
             "account 1234567890 region cn-hangzhou api_version 2021-04-06 appears twice",
             id="duplicate",
@@ -68,3 +87,8 @@ def test_load_reports_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     bad.write_text("targets: [\n  - account_id: 1\n")
     with pytest.raises(ConfigError, match="not valid YAML at line"):
         load_targets(bad)
+
+
+def test_same_account_region_may_run_both_versions() -> None:
+    both = parse_targets({"targets": [_one()["targets"][0], {**_one()["targets"][0], "api_version": "2023-03-30"}]})  # type: ignore[index]
+    assert [(t.api_version, t.fc_version) for t in both.targets] == [("2021-04-06", "v3"), ("2023-03-30", "v3")]
