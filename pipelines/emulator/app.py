@@ -26,8 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipelines.emulator.clock import Clock, ManualClock
 from pipelines.emulator.faults import FaultInjector, FaultMiddleware, FaultSpec
-from pipelines.emulator.scenario import AccessKey, FunctionScenario, ServiceSpec
-from pipelines.emulator.world import NotFoundError, World
+from pipelines.emulator.scenario import AccessKey, FunctionScenario, FunctionV3Spec, ServiceSpec
+from pipelines.emulator.world import InstanceState, NotFoundError, World, v3_name
 from pipelines.fc.signing import (
     EMPTY_SHA256,
     acs3_canonical_request,
@@ -41,11 +41,15 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 API = "/2021-04-06"
+LEGACY = "/2016-08-15"  # what fc2, Node and Go send; qualifiers ride in the path as services/{svc}.{qualifier}
+V3 = "/2023-03-30"
 LIST_DEFAULT, LIST_MAX = 20, 100
 INSTANCES_MAX = 1000
 _ACS3 = "ACS3-HMAC-SHA256"
 _HOST = re.compile(r"(?P<account>[0-9A-Za-z_-]+)\.(?P<region>[a-z0-9-]+?)(?:-internal)?\.fc\.aliyuncs\.com(?::\d+)?")
-_INDEXED_ID = re.compile(r"instanceIds\.(\d+)")
+_V3_HOST = re.compile(r"fcv3\.(?P<region>[a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com(?::\d+)?")
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
+_TRUE, _FALSE = ("true", "1"), ("false", "0")
 # Fixed timestamps keep answers byte-identical across runs; FC reports these in ISO form.
 _CREATED = "2024-01-15T08:00:00Z"
 _MODIFIED = "2024-06-01T08:00:00Z"
@@ -64,6 +68,11 @@ class ApiError(Exception):
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"ErrorCode": code, "ErrorMessage": message}, status_code=status)
+
+
+def _error_v3(status: int, code: str, message: str, request_id: str) -> JSONResponse:
+    """FC 3.0's error body; the request id is in the body as well as in X-Fc-Request-Id."""
+    return JSONResponse({"Code": code, "Message": message, "RequestId": request_id}, status_code=status)
 
 
 class _RequestIdMiddleware:
@@ -102,10 +111,9 @@ def _int_param(pairs: Sequence[tuple[str, str]], name: str, default: int | None,
     if not values:
         return default
     raw = values[-1].strip()
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, "InvalidArgument", f"{name} must be an integer in [{low}, {high}], got '{raw}'") from None
+    if not _DECIMAL.fullmatch(raw):
+        raise ApiError(400, "InvalidArgument", f"{name} must be an integer in [{low}, {high}], got '{raw}'")
+    value = int(raw)
     if not low <= value <= high:
         raise ApiError(400, "InvalidArgument", f"{name} must be in [{low}, {high}], got {value}")
     return value
@@ -114,6 +122,18 @@ def _int_param(pairs: Sequence[tuple[str, str]], name: str, default: int | None,
 def _str_param(pairs: Sequence[tuple[str, str]], name: str) -> str | None:
     values = [v for k, v in pairs if k == name]
     return values[-1] if values else None
+
+
+def _bool_param(pairs: Sequence[tuple[str, str]], name: str) -> bool | None:
+    """true/True/1 and false/False/0: Python SDKs send str(True), JavaScript and Go send "true"."""
+    raw = _str_param(pairs, name)
+    if raw is None or raw == "":
+        return None
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    raise ApiError(400, "InvalidArgument", f"{name} must be true or false, got '{raw}'")
 
 
 def encode_token(name: str) -> str:
@@ -151,25 +171,31 @@ def _page(named: list[tuple[str, T]], pairs: Sequence[tuple[str, str]]) -> tuple
 
 def _instance_ids(pairs: Sequence[tuple[str, str]]) -> list[str] | None:
     """instanceIds in any SDK's encoding: repeated keys (fc2), instanceIds.N (Tea), a JSON array (FC 3.0 style)."""
+    return _list_param(pairs, "instanceIds")
+
+
+def _list_param(pairs: Sequence[tuple[str, str]], name: str) -> list[str] | None:
+    """A string array in any of the three wire forms: ``k=a&k=b``, ``k.1=a&k.2=b``, ``k=["a","b"]``."""
     indexed: list[tuple[int, str]] = []
     plain: list[str] = []
+    dotted = re.compile(re.escape(name) + r"\.(\d+)")
     for key, value in pairs:
-        match = _INDEXED_ID.fullmatch(key)
+        match = dotted.fullmatch(key)
         if match:
             indexed.append((int(match.group(1)), value))
-        elif key == "instanceIds":
+        elif key == name:
             if value.lstrip().startswith("["):
                 try:
                     parsed = json.loads(value)
                 except ValueError:
-                    raise ApiError(400, "InvalidArgument", "instanceIds is not a valid JSON array") from None
+                    raise ApiError(400, "InvalidArgument", f"{name} is not a valid JSON array") from None
                 if not isinstance(parsed, list) or not all(isinstance(i, str) for i in parsed):
-                    raise ApiError(400, "InvalidArgument", "instanceIds must be a JSON array of strings")
+                    raise ApiError(400, "InvalidArgument", f"{name} must be a JSON array of strings")
                 plain.extend(parsed)
             elif value:
                 plain.append(value)
-    ids = plain + [v for _, v in sorted(indexed)]
-    return ids or None
+    values = plain + [v for _, v in sorted(indexed)]
+    return values or None
 
 
 # --- JSON shapes -------------------------------------------------------------------------------
@@ -251,8 +277,8 @@ class _Authenticator:
         self._world = world
         self._skew_limit = skew_limit
 
-    def __call__(self, request: Request, body: bytes) -> tuple[str, str]:
-        """Verify the request; return the (account id, region) it addresses."""
+    def __call__(self, request: Request, body: bytes, *, v3: bool = False) -> tuple[str, str]:
+        """Verify the request; return the (account id, region) it addresses (``v3``: FC 3.0 rules)."""
         authorization = request.headers.get("authorization")
         if not authorization:
             raise ApiError(400, "MissingRequiredHeader", "the Authorization header is required")
@@ -270,8 +296,8 @@ class _Authenticator:
             received = request.headers.get(sts_header)
             if received is None or not hmac.compare_digest(received.encode(), key.security_token.encode()):
                 raise ApiError(403, "InvalidSecurityToken", f"the security token in {sts_header} is missing or wrong")
-        account_id, region = self._target(request)
         owner = self._world.access_key(access_key_id)
+        account_id, region = self._target(request, owner[0] if v3 and owner is not None else None)
         if owner is None or owner[0] != account_id:
             raise ApiError(
                 403, "InvalidAccessKeyID", f"invalid access key ID '{access_key_id}' for account '{account_id}'"
@@ -367,8 +393,22 @@ class _Authenticator:
             raise ApiError(403, "SignatureNotMatch", _MISMATCH)
         return access_key_id, key
 
-    def _target(self, request: Request) -> tuple[str, str]:
-        match = _HOST.fullmatch(request.headers.get("host", "").lower())
+    def _target(self, request: Request, key_owner: str | None = None) -> tuple[str, str]:
+        """The addressed account: from the Host, else X-Fc-Account-Id; FC 3.0 (``key_owner`` set) also
+        takes the region from an ``fcv3.<region>.aliyuncs.com`` Host and the account from the AccessKey."""
+        host = request.headers.get("host", "").lower()
+        v3_host = _V3_HOST.fullmatch(host) if key_owner is not None else None
+        if v3_host:
+            header = (request.headers.get("x-fc-account-id") or "").strip().strip('"')
+            account_id, region = header or key_owner or "", v3_host.group("region")
+            account = self._world.account(account_id)
+            if account is not None and region not in account.regions:
+                raise ApiError(400, "InvalidArgument", f"region '{region}' is not enabled for account '{account_id}'")
+            return account_id, region
+        if key_owner is not None and not _HOST.fullmatch(host) and not request.headers.get("x-fc-account-id"):
+            account = self._world.account(key_owner)
+            return key_owner, account.regions[0] if account is not None else ""
+        match = _HOST.fullmatch(host)
         if match:
             account_id, region = match.group("account"), match.group("region")
             account = self._world.account(account_id)
@@ -480,20 +520,212 @@ class _Handlers:
 
     async def unrouted(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code == 405:
-            return _error(405, "MethodNotAllowed", f"{request.method} is not supported on {request.url.path}")
-        return _error(404, "PathNotSupported", f"path {request.url.path} is not supported by the emulator")
+            status, code, message = 405, "MethodNotAllowed", f"{request.method} is not supported on {request.url.path}"
+        else:
+            status, code, message = 404, "PathNotSupported", f"path {request.url.path} is not supported by the emulator"
+        if request.url.path.startswith(V3 + "/"):
+            return _error_v3(status, code, message, request.scope["state"]["request_id"])
+        return _error(status, code, message)
 
 
-def _authenticated(authenticate: _Authenticator, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def _legacy(handler: Handler) -> Handler:
+    """The 2016-08-15 form: ``services/{svc}.{qualifier}`` carries the qualifier, which wins over the query."""
+
+    def legacy(request: Request, account_id: str, region: str, pairs: Pairs) -> Response:
+        # FC names have no '.', so the first dot splits service from qualifier; "svc" alone is LATEST.
+        service, _, qualifier = request.path_params["service"].partition(".")
+        request.path_params["service"] = service
+        return handler(request, account_id, region, [*pairs, ("qualifier", qualifier)] if qualifier else pairs)
+
+    return legacy
+
+
+# --- FC 3.0 (2023-03-30) -----------------------------------------------------------------------
+
+STATUS_RUNNING = "Running"  # every instance the world reports is alive; destroyed ones are not listed
+_DIRECTIONS = ("BACKWARD", "FORWARD")
+_FC_VERSIONS = ("", "v2", "v3")
+
+
+def _function_v3_json(
+    account_id: str, region: str, name: str, fn: FunctionScenario | FunctionV3Spec, function_id: str
+) -> dict[str, Any]:
+    """The FC 3.0 Function model: no service, no instanceType; a GPU shows as gpuConfig."""
+    body: dict[str, Any] = {
+        "functionName": name,
+        "functionId": function_id,
+        "functionArn": f"acs:fc:{region}:{account_id}:functions/{name}",
+        "description": f"emulated function {name}",
+        "runtime": fn.runtime,
+        "handler": "index.handler",
+        "timeout": 60,
+        "cpu": fn.cpu,
+        "memorySize": fn.memory_mb,
+        "diskSize": fn.disk_mb,
+        "instanceConcurrency": fn.instance_concurrency,
+        "codeChecksum": str(int(_uuidish("code", name).replace("-", "")[:16], 16)),
+        "codeSize": 1024,
+        "environmentVariables": {},
+        "layers": [],
+        "internetAccess": True,
+        "createdTime": _CREATED,
+        "lastModifiedTime": _MODIFIED,
+    }
+    if fn.gpu_memory_mb is not None:
+        body["gpuConfig"] = {"gpuMemorySize": fn.gpu_memory_mb, "gpuType": fn.instance_type}
+    return body
+
+
+def _instance_v3_json(i: InstanceState) -> dict[str, Any]:
+    # destroyedTimeMs is left out: a listed instance is alive.
+    return {
+        "instanceId": i.instance_id,
+        "versionId": i.version_id,
+        "qualifier": i.qualifier,
+        "status": STATUS_RUNNING,
+        "createdTimeMs": i.created_time_ms,
+        "resourceType": i.resource_type,
+    }
+
+
+def _version_json(version_id: str) -> dict[str, Any]:
+    return {"versionId": version_id, "description": "", "createdTime": _CREATED, "lastModifiedTime": _MODIFIED}
+
+
+class _V3Handlers:
+    """FC 3.0 over the same World: FC 3.0 functions by name, FC 2.0 functions as ``service$function``."""
+
+    def __init__(self, world: World, clock: Clock) -> None:
+        self.world = world
+        self.clock = clock
+
+    def _named_functions(self, account_id: str, region: str, fc_version: str) -> list[tuple[str, dict[str, Any]]]:
+        named: list[tuple[str, dict[str, Any]]] = []
+        if fc_version in ("", "v3"):
+            for f in self.world.functions_v3(account_id, region):
+                fid = _uuidish("function-v3", account_id, region, f.name)
+                named.append((f.name, _function_v3_json(account_id, region, f.name, f, fid)))
+        if fc_version in ("", "v2"):
+            for spec in self.world.services(account_id, region):
+                for fn in spec.functions:
+                    name = v3_name(spec.name, fn.name)
+                    # The same functionId as the FC 2.0 API reports: it is the same function.
+                    fid = _uuidish("function", account_id, region, spec.name, fn.name)
+                    named.append((name, _function_v3_json(account_id, region, name, fn, fid)))
+        return named
+
+    def list_functions(self, request: Request, account_id: str, region: str, pairs: Pairs) -> Response:
+        fc_version = (_str_param(pairs, "fcVersion") or "").strip()
+        if fc_version not in _FC_VERSIONS:
+            raise ApiError(400, "InvalidArgument", f"fcVersion must be v3, v2 or empty, got '{fc_version}'")
+        named = self._named_functions(account_id, region, fc_version)
+        runtime, gpu_type = _str_param(pairs, "runtime"), _str_param(pairs, "gpuType")
+        if runtime:
+            named = [(n, f) for n, f in named if f["runtime"] == runtime]
+        if gpu_type:
+            named = [(n, f) for n, f in named if f.get("gpuConfig", {}).get("gpuType") == gpu_type]
+        items, token = _page(named, pairs)
+        return _listing("functions", items, token)
+
+    def _resolve(self, request: Request, account_id: str, region: str) -> tuple[str | None, str, str]:
+        name = request.path_params["function"]
+        service, function = self.world.resolve_v3(account_id, region, name)
+        return service, function, name
+
+    def get_function(self, request: Request, account_id: str, region: str, pairs: Pairs) -> Response:
+        service, function, name = self._resolve(request, account_id, region)
+        owner = self.world.owner(account_id, region, service, function)
+        self.world.series_qualifiers(owner, _str_param(pairs, "qualifier"))  # an unknown qualifier is a 404
+        if service is None:
+            fn: FunctionScenario | FunctionV3Spec = self.world.function_v3(account_id, region, function)
+            fid = _uuidish("function-v3", account_id, region, function)
+        else:
+            fn = self.world.function(account_id, region, service, function)
+            fid = _uuidish("function", account_id, region, service, function)
+        body = _function_v3_json(account_id, region, name, fn, fid)
+        # Only GetFunction reports state (fc-api.md section 5: ListFunctions returns a subset).
+        body.update({"state": "Active", "lastUpdateStatus": "Successful"})
+        etag = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
+        return JSONResponse(body, headers={"Etag": etag})
+
+    def list_aliases(self, request: Request, account_id: str, region: str, pairs: Pairs) -> Response:
+        service, function, _ = self._resolve(request, account_id, region)
+        owner = self.world.owner(account_id, region, service, function)
+        items, token = _page([(a.name, _alias_json(a.name, a.version_id)) for a in owner.aliases], pairs)
+        return _listing("aliases", items, token)
+
+    def list_versions(self, request: Request, account_id: str, region: str, pairs: Pairs) -> Response:
+        service, function, _ = self._resolve(request, account_id, region)
+        owner = self.world.owner(account_id, region, service, function)
+        direction = (_str_param(pairs, "direction") or "BACKWARD").upper()
+        if direction not in _DIRECTIONS:
+            raise ApiError(400, "InvalidArgument", f"direction must be FORWARD or BACKWARD, got '{direction}'")
+        limit = _int_param(pairs, "limit", LIST_DEFAULT, 1, LIST_MAX)
+        assert limit is not None
+        # BACKWARD (the default) is newest first; the token names the first version of the next page.
+        ordered = sorted(owner.versions, key=int, reverse=direction == "BACKWARD")
+        token = _str_param(pairs, "nextToken")
+        if token:
+            first = decode_token(token)
+            if first not in ordered:
+                raise ApiError(400, "InvalidArgument", "nextToken names no version of this function")
+            ordered = ordered[ordered.index(first) :]
+        body: dict[str, Any] = {"versions": [_version_json(v) for v in ordered[:limit]], "direction": direction}
+        if len(ordered) > limit:
+            body["nextToken"] = encode_token(ordered[limit])
+        return JSONResponse(body)
+
+    def list_instances(self, request: Request, account_id: str, region: str, pairs: Pairs) -> Response:
+        service, function, _ = self._resolve(request, account_id, region)
+        owner = self.world.owner(account_id, region, service, function)
+        qualifier = _str_param(pairs, "qualifier") or None
+        # withAllActive without a qualifier: every live instance of the function, LATEST and every alias.
+        series = self.world.all_qualifiers(owner) if _bool_param(pairs, "withAllActive") and not qualifier else None
+        limit = _int_param(pairs, "limit", None, 0, INSTANCES_MAX)
+        start_ms = _int_param(pairs, "startTimeMs", None, 0, 2**63 - 1)
+        end_ms = _int_param(pairs, "endTimeMs", None, 0, 2**63 - 1)
+        wanted, statuses = _instance_ids(pairs), _list_param(pairs, "instanceStatus")
+        start_key = _str_param(pairs, "startKey") or ""
+        found = self.world.instances(account_id, region, service, function, qualifier, self.clock.now(), series=series)
+        if wanted is not None:
+            keep = set(wanted)
+            found = [i for i in found if i.instance_id in keep]
+        if statuses is not None and STATUS_RUNNING not in statuses:
+            found = []
+        # startTimeMs/endTimeMs bound the creation time, both inclusive; startKey is an inclusive lower id.
+        found = [
+            i
+            for i in found
+            if (start_ms is None or i.created_time_ms >= start_ms)
+            and (end_ms is None or i.created_time_ms <= end_ms)
+            and i.instance_id >= start_key
+        ]
+        if limit:
+            found = found[:limit]
+        return JSONResponse(
+            {"instances": [_instance_v3_json(i) for i in found], "requestId": request.scope["state"]["request_id"]}
+        )
+
+
+def _authenticated(
+    authenticate: _Authenticator, handler: Handler, *, v3: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
+    """Verify, then answer; ``v3`` selects FC 3.0 account rules and error bodies."""
+
+    def error(status: int, code: str, message: str, request: Request) -> JSONResponse:
+        if v3:
+            return _error_v3(status, code, message, request.scope["state"]["request_id"])
+        return _error(status, code, message)
+
     async def endpoint(request: Request) -> Response:
         try:
             body = await request.body()
-            account_id, region = authenticate(request, body)
+            account_id, region = authenticate(request, body, v3=v3)
             response = handler(request, account_id, region, _query_pairs(request))
         except ApiError as e:
-            response = _error(e.status, e.code, e.message)
+            response = error(e.status, e.code, e.message, request)
         except NotFoundError as e:
-            response = _error(404, e.code, e.message)
+            response = error(404, e.code, e.message, request)
         # Method, path, status and request id only: never headers, signatures or tokens.
         log.debug(
             "%s %s -> %s request id %s",
@@ -517,7 +749,24 @@ def create_app(
     """The emulator as an ASGI app; ``clock`` decides which instances exist, the real clock checks dates."""
     auth = _Authenticator(world, skew_limit)
     h = _Handlers(world, clock)
+    v3 = _V3Handlers(world, clock)
+    legacy = [
+        ("/services", h.list_services),
+        ("/services/{service}/functions", h.list_functions),
+        ("/services/{service}/functions/{function}", h.get_function),
+        ("/services/{service}/aliases", h.list_aliases),
+        ("/services/{service}/functions/{function}/instances", h.list_instances),
+    ]
+    fc3 = [
+        ("/functions", v3.list_functions),
+        ("/functions/{function}", v3.get_function),
+        ("/functions/{function}/aliases", v3.list_aliases),
+        ("/functions/{function}/versions", v3.list_versions),
+        ("/functions/{function}/instances", v3.list_instances),
+    ]
     routes = [
+        *(Route(LEGACY + path, _authenticated(auth, _legacy(handler)), methods=["GET"]) for path, handler in legacy),
+        *(Route(V3 + path, _authenticated(auth, handler, v3=True), methods=["GET"]) for path, handler in fc3),
         Route(f"{API}/services", _authenticated(auth, h.list_services), methods=["GET"]),
         Route(f"{API}/services/{{service}}/functions", _authenticated(auth, h.list_functions), methods=["GET"]),
         Route(
