@@ -1,4 +1,4 @@
-"""The bundled FC emulator: a seeded, deterministic FC 2.0 control plane with real signing and paging."""
+"""The bundled FC emulator: a seeded, deterministic FC control plane (2016-08-15, 2021-04-06, 2023-03-30)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pipelines.emulator.scenario import (
     AccountSpec,
     AliasSpec,
     FunctionScenario,
+    FunctionV3Spec,
     LoadModel,
     Scenario,
     ServiceSpec,
@@ -19,7 +20,7 @@ from pipelines.emulator.scenario import (
     with_access_key,
 )
 from pipelines.emulator.server import EmulatorServer
-from pipelines.emulator.world import InstanceState, NotFoundError, TruthRow, World
+from pipelines.emulator.world import InstanceState, NotFoundError, TruthRow, World, v3_name
 
 __all__ = [
     "AcceleratedClock",
@@ -29,6 +30,7 @@ __all__ = [
     "Clock",
     "EmulatorServer",
     "FunctionScenario",
+    "FunctionV3Spec",
     "InstanceState",
     "LoadModel",
     "ManualClock",
@@ -42,5 +44,6 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "scenario_to_dict",
+    "v3_name",
     "with_access_key",
 ]
