@@ -6,13 +6,14 @@ import dagster as dg
 
 from assets.inventory import fc_inventory
 from assets.snapshots import fc_instance_snapshots
+from pipelines.maintenance import dagster_run_retention_job, dagster_run_retention_schedule
 from pipelines.resources import FCResource, StoreResource
 from pipelines.schedules import build_tick_schedule, fc_inventory_job, fc_inventory_schedule, fc_tick_job
 
 defs = dg.Definitions(
     assets=[fc_inventory, fc_instance_snapshots],
-    jobs=[fc_tick_job, fc_inventory_job],
-    schedules=[build_tick_schedule(), fc_inventory_schedule],
+    jobs=[fc_tick_job, fc_inventory_job, dagster_run_retention_job],
+    schedules=[build_tick_schedule(), fc_inventory_schedule, dagster_run_retention_schedule],
     resources={
         "fc": FCResource(
             targets_file=dg.EnvVar("FCCAP_TARGETS"),
