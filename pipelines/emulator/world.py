@@ -130,7 +130,7 @@ def _demand(seed: int, key: SeriesKey, load: LoadModel, day: int) -> npt.NDArray
     # Random rounding: a demand of 2.3 is 3 instances 30% of the time, so averages match the curve.
     demand = np.floor(raw + rounding_u).astype(np.int64)
     demand *= np.repeat(active, 10)
-    for start in rng.integers(0, _DAY, size=rng.poisson(load.bursts_per_day)):
+    for start in rng.integers(0, _DAY, size=bursts):
         demand[start : start + load.burst_minutes] += load.burst_size
     if not load.scale_to_zero:
         demand = np.maximum(demand, 1)
