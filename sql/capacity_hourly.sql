@@ -1,6 +1,7 @@
 -- capacity per function per hour.
 -- grain: one row per (account_id, region, service_name, function_name, qualifier, hour).
--- parameters: $since, $until (timestamptz, half-open [since, until)), $function (varchar or null = all).
+-- parameters: $since, $until (timestamptz, half-open [since, until)), $account, $region, $service, $function
+-- (varchar or null = all).
 -- Counts come from polls, so ticks with zero instances count as 0; failed polls are excluded
 -- (they are gaps, not zeros) and counted in ticks_failed. instance_minutes weights each ok
 -- reading by the tick period it stands for. Hours are bucketed on the integer epoch (faster
@@ -12,6 +13,9 @@ with readings as (
     from polls
     where tick_at >= $since
       and tick_at < $until
+      and ($account::varchar is null or account_id = $account::varchar)
+      and ($region::varchar is null or region = $region::varchar)
+      and ($service::varchar is null or service_name = $service::varchar)
       and ($function::varchar is null or function_name = $function::varchar)
 )
 select
