@@ -533,6 +533,8 @@ def _legacy(handler: Handler) -> Handler:
 
     def legacy(request: Request, account_id: str, region: str, pairs: Pairs) -> Response:
         # FC names have no '.', so the first dot splits service from qualifier; "svc" alone is LATEST.
+        if "service" not in request.path_params:  # ListServices
+            return handler(request, account_id, region, pairs)
         service, _, qualifier = request.path_params["service"].partition(".")
         request.path_params["service"] = service
         return handler(request, account_id, region, [*pairs, ("qualifier", qualifier)] if qualifier else pairs)
