@@ -142,3 +142,55 @@ def test_unknown_function_raises_404(server: EmulatorServer) -> None:
 
 def _rt() -> RuntimeOptions:
     return RuntimeOptions()
+
+
+def test_list_services_and_aliases_page_to_the_end_with_limit_1(server: EmulatorServer, world: World) -> None:
+    sdk = client(server)
+    services: list[str] = []
+    token = None
+    while True:
+        request = fc_models.ListServicesRequest(limit=1, next_token=token)
+        body = sdk.list_services_with_options(request, fc_models.ListServicesHeaders(x_fc_account_id=ACCT), _rt()).body
+        assert len(body.services) == 1
+        services += [s.service_name for s in body.services]
+        token = body.next_token
+        if not token:
+            break
+    assert services == sorted(s.name for s in world.scenario.services)
+    aliases: list[str] = []
+    token = None
+    while True:
+        request = fc_models.ListAliasesRequest(limit=1, next_token=token)
+        headers = fc_models.ListAliasesHeaders(x_fc_account_id=ACCT)
+        body = sdk.list_aliases_with_options("orders", request, headers, _rt()).body
+        aliases += [a.alias_name for a in body.aliases]
+        token = body.next_token
+        if not token:
+            break
+    assert aliases == ["prod", "staging"]
+
+
+def test_get_function_with_qualifier_and_unknown_alias(server: EmulatorServer, world: World) -> None:
+    spec = next(f for f in next(s for s in world.scenario.services if s.name == "orders").functions)
+    headers = fc_models.GetFunctionHeaders(x_fc_account_id=ACCT)
+    body = (
+        client(server)
+        .get_function_with_options("orders", spec.name, fc_models.GetFunctionRequest(qualifier="prod"), headers, _rt())
+        .body
+    )
+    assert (body.function_name, body.memory_size, body.runtime) == (spec.name, spec.memory_mb, spec.runtime)
+    with pytest.raises(ClientException) as info:
+        client(server).get_function_with_options(
+            "orders", spec.name, fc_models.GetFunctionRequest(qualifier="nope"), headers, _rt()
+        )
+    assert info.value.status_code == 404
+    assert "AliasNotFound" in str(info.value.data)
+
+
+def test_list_instances_limit(server: EmulatorServer, world: World) -> None:
+    everything = world.instances(ACCT, REGION, "orders", "order-05", None, NOW)
+    assert len(everything) >= 3
+    headers = fc_models.ListInstancesHeaders(x_fc_account_id=ACCT)
+    request = fc_models.ListInstancesRequest(limit=2)
+    body = client(server).list_instances_with_options("orders", "order-05", request, headers, _rt()).body
+    assert [i.instance_id for i in body.instances] == [i.instance_id for i in everything[:2]]
