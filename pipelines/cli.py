@@ -121,7 +121,15 @@ def targets_check(path: Path, fmt: str) -> None:
     default=1.0,
     show_default=True,
     type=click.FloatRange(min=0, min_open=True),
-    help="virtual time runs this many times faster than real time",
+    help="virtual time runs this many times faster than real time (60: a virtual minute per second)",
+)
+@click.option("--start", type=_Time(), help="virtual time at startup (default: now), UTC unless a zone is given")
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="SPEC",
+    help="inject a fault, repeatable: KIND[,field=value...], e.g. 429,action=ListInstances,times=2,retry_after=1",
 )
 def emulator(
     scenario: Path | None,
@@ -130,8 +138,17 @@ def emulator(
     access_key_id: str | None,
     access_key_secret: str | None,
     speed: float,
+    start: datetime | None,
+    faults: tuple[str, ...],
 ) -> None:
-    """Serve the FC emulator until interrupted."""
+    """Serve the FC emulator until interrupted.
+
+    \b
+    Fault kinds: 429 503 500 502 504 latency stall drop malformed_json truncated_json
+    repeat_token rate_limit. Fields: action, service, function, qualifier (globs), p|probability,
+    times, retry_after (s), retry_after_ms, seconds, rate, burst, code. Change them at run time
+    with POST/GET/DELETE /_emulator/faults; counters at GET /_emulator/stats.
+    """
     from pipelines.emulator import (  # noqa: PLC0415 - keeps `fccap sql` from importing the server stack
         AcceleratedClock,
         EmulatorServer,
@@ -141,13 +158,20 @@ def emulator(
         load_scenario,
         with_access_key,
     )
+    from pipelines.emulator.faults import parse_fault_spec  # noqa: PLC0415 - as above
 
+    try:
+        fault_specs = [parse_fault_spec(spec) for spec in faults]
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--fault") from None
     world_scenario = load_scenario(scenario) if scenario else default_scenario()
     if access_key_id or access_key_secret:
         if not (access_key_id and access_key_secret):
             raise click.UsageError("give both --access-key-id and --access-key-secret")
         world_scenario = with_access_key(world_scenario, access_key_id, access_key_secret)
-    server = EmulatorServer(create_app(World(world_scenario), AcceleratedClock(factor=speed)), host=host, port=port)
+    clock = AcceleratedClock(origin=start, factor=speed)
+    app = create_app(World(world_scenario), clock, faults=fault_specs)
+    server = EmulatorServer(app, host=host, port=port)
     server.start()
     click.echo(f"FC emulator (API 2021-04-06) at {server.url}")
     for account in world_scenario.accounts:
@@ -156,6 +180,10 @@ def emulator(
                 f"  account {account.account_id} regions {','.join(account.regions)} "
                 f"AccessKey {key.access_key_id} / {key.access_key_secret}  (fake, emulator only)"
             )
+    if speed != 1.0 or start is not None:
+        click.echo(f"  virtual time {clock.now().isoformat(timespec='seconds')}, {speed:g}x real time")
+    for spec in app.state.faults.faults:
+        click.echo(f"  fault {spec.to_dict()}")
     click.echo("Ctrl-C to stop.")
     try:
         while True:
@@ -164,6 +192,37 @@ def emulator(
         pass
     finally:
         server.stop()
+
+
+@cli.command("emulator-truth")
+@click.option("--scenario", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="scenario YAML")
+@click.option("--at", type=_Time(), help="one minute, UTC unless a zone is given")
+@click.option("--since", type=_Time(), help="range start (inclusive)")
+@click.option("--until", type=_Time(), help="range end (exclusive)")
+@click.option("--every", default=1, show_default=True, type=click.IntRange(1, 10_080), help="minutes between points")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+def emulator_truth(
+    scenario: Path | None,
+    at: datetime | None,
+    since: datetime | None,
+    until: datetime | None,
+    every: int,
+    fmt: str,
+) -> None:
+    """Print the emulator's ground truth (every live instance) at --at or over --since/--until, offline."""
+    from pipelines.emulator import World, default_scenario, load_scenario  # noqa: PLC0415 - see emulator
+    from pipelines.emulator.truth import render_truth, truth_records, truth_times  # noqa: PLC0415
+
+    if at is None and (since is None or until is None):
+        raise click.UsageError("give --at, or both --since and --until")
+    if at is not None and (since is not None or until is not None):
+        raise click.UsageError("give either --at or --since/--until, not both")
+    try:
+        times = truth_times(at, since, until, timedelta(minutes=every))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--since/--until/--every") from None
+    world = World(load_scenario(scenario) if scenario else default_scenario())
+    click.echo(render_truth(truth_records(world, times), fmt))
 
 
 @cli.command()
