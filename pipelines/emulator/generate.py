@@ -104,7 +104,9 @@ def _sig(x: float, digits: int = 4) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def _load(mean: float, activity: float, peak_hour: float, burst: tuple[float, int, int] | None, spec: GenerateSpec):
+def _load(
+    mean: float, activity: float, peak_hour: float, burst: tuple[float, int, int] | None, spec: GenerateSpec
+) -> dict[str, Any]:
     """A LoadModel mapping whose expected demand is max(mean busy instances, share of active minutes)."""
     target = max(mean, activity)
     if target < CURVE_MEAN:
@@ -130,15 +132,18 @@ def _default_target(data: dict[str, Any], gen: GenerateSpec) -> tuple[str, str]:
     account_id = gen.account_id or first.get("account_id")
     if account_id is None:
         raise ValueError("invalid scenario: generate.account_id: no account to generate into; fix: add accounts")
+    match = next((a for a in accounts or [] if isinstance(a, dict) and str(a.get("account_id")) == str(account_id)), {})
+    regions = match.get("regions") or []
     region = gen.region
     if region is None:
-        match = next(
-            (a for a in accounts or [] if isinstance(a, dict) and str(a.get("account_id")) == str(account_id)), {}
-        )
-        regions = match.get("regions") or []
         if not regions:
             raise ValueError(f"invalid scenario: generate.region: account {account_id!r} lists no region; fix: set it")
         region = regions[0]
+    elif regions and region not in regions:
+        raise ValueError(
+            f"invalid scenario: generate.region: {region!r} is not in account {account_id!r}'s regions {regions}; "
+            "fix: add it to accounts.regions or change generate.region"
+        )
     return str(account_id), str(region)
 
 
