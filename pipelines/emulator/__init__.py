@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pipelines.emulator.app import create_app
 from pipelines.emulator.clock import AcceleratedClock, Clock, ManualClock
+from pipelines.emulator.faults import FaultInjector, FaultSpec, parse_fault_spec
+from pipelines.emulator.generate import GenerateSpec
 from pipelines.emulator.scenario import (
     AccessKey,
     AccountSpec,
@@ -29,8 +31,11 @@ __all__ = [
     "AliasSpec",
     "Clock",
     "EmulatorServer",
+    "FaultInjector",
+    "FaultSpec",
     "FunctionScenario",
     "FunctionV3Spec",
+    "GenerateSpec",
     "InstanceState",
     "LoadModel",
     "ManualClock",
@@ -42,6 +47,7 @@ __all__ = [
     "create_app",
     "default_scenario",
     "load_scenario",
+    "parse_fault_spec",
     "parse_scenario",
     "scenario_to_dict",
     "v3_name",
