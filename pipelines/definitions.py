@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.checks import fc_instance_snapshots__coverage, fc_instance_snapshots__fresh
+from assets.history import fc_history
 from assets.inventory import fc_inventory
 from assets.snapshots import fc_instance_snapshots
 from pipelines.maintenance import dagster_run_retention_job, dagster_run_retention_schedule
 from pipelines.resources import FCResource, StoreResource
-from pipelines.schedules import build_tick_schedule, fc_inventory_job, fc_inventory_schedule, fc_tick_job
+from pipelines.schedules import (
+    build_history_schedule,
+    build_tick_schedule,
+    fc_inventory_job,
+    fc_inventory_schedule,
+    fc_tick_job,
+)
 
 defs = dg.Definitions(
-    assets=[fc_inventory, fc_instance_snapshots],
+    assets=[fc_inventory, fc_instance_snapshots, fc_history],
+    asset_checks=[fc_instance_snapshots__fresh, fc_instance_snapshots__coverage],
     jobs=[fc_tick_job, fc_inventory_job, dagster_run_retention_job],
-    schedules=[build_tick_schedule(), fc_inventory_schedule, dagster_run_retention_schedule],
+    schedules=[build_tick_schedule(), fc_inventory_schedule, dagster_run_retention_schedule, build_history_schedule()],
     resources={
         "fc": FCResource(
             targets_file=dg.EnvVar("FCCAP_TARGETS"),

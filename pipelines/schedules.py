@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 import dagster as dg
 
 from assets.inventory import fc_inventory
@@ -34,3 +36,26 @@ def build_tick_schedule(cron: str = TICK_CRON) -> dg.ScheduleDefinition:
 fc_inventory_schedule = dg.ScheduleDefinition(
     name="fc_inventory_schedule", cron_schedule=INVENTORY_CRON, job=fc_inventory_job, execution_timezone=TIMEZONE
 )
+
+# Compaction of yesterday (UTC) at 00:30 UTC: the partition of a schedule tick is the day that just
+# closed, whatever the machine's time zone (C17).
+HISTORY_CRON = "30 0 * * *"
+
+
+def build_history_schedule() -> dg.ScheduleDefinition:
+    from assets.history import fc_history  # noqa: PLC0415 - keeps the tick wiring importable on its own
+
+    fc_history_job = dg.define_asset_job(
+        "fc_history_job",
+        selection=[fc_history],
+        tags={"fccap/kind": "history"},
+    )
+
+    @dg.schedule(
+        name="fc_history_schedule", cron_schedule=HISTORY_CRON, job=fc_history_job, execution_timezone=TIMEZONE
+    )
+    def fc_history_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        day = (context.scheduled_execution_time.astimezone(UTC) - timedelta(days=1)).date().isoformat()
+        return dg.RunRequest(run_key=day, partition_key=day, tags={"fccap/day": day})
+
+    return fc_history_schedule

@@ -4,7 +4,6 @@ provisioned instances, and a rollout (alias prod moves from version 1 to 2 at mi
 The same reports must give the same answers after the closed day is compacted."""
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,7 +105,7 @@ class History:
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
+def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     tmp = tmp_path_factory.mktemp("reports")
     root = tmp / "store"
     clock = ManualClock(START)
@@ -137,7 +136,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
             apps[v].failing = False
             store.write_tick(at, polls_frame(outcomes, at, 60, ()), instances_frame(outcomes, at))
             truth[at] = worlds[v].ground_truth(at)
-    yield History(root, truth, {("api", "LATEST"), ("api", "prod")})
+    return History(root, truth, {("api", "LATEST"), ("api", "prod")})
 
 
 def _counts(h: History) -> dict[tuple[str, str, str], dict[datetime, int | None]]:
@@ -239,7 +238,7 @@ def test_instance_lifetimes(root: Path, history: History) -> None:
         )
         for r in got.itertuples()
     }
-    assert rows == {k: (f, l, n, v, (l - f).total_seconds() + 60) for k, (f, l, n, v) in life.items()}
+    assert rows == {k: (f, last, n, v, (last - f).total_seconds() + 60) for k, (f, last, n, v) in life.items()}
     assert any(v == {"1", "2"} for *_, v, _ in rows.values())  # an instance that lived through the rollout
     assert set(got["lifetime_source"]) == {"observed"}
 
@@ -356,7 +355,7 @@ def test_cost_daily(root: Path, history: History) -> None:
         for r in got.itertuples()
     } == seconds
     r = got[(got.function_name == "batch")].iloc[0]
-    memory, cpu, disk, gpu = SPECS["batch"]
+    memory, cpu, _, gpu = SPECS["batch"]
     assert (r.vcpu_s, r.memory_gb_s, r.disk_gb_s, r.gpu_gb_s) == pytest.approx(
         (r.instance_s * cpu, r.instance_s * memory / 1024, 0.0, r.instance_s * gpu / 1024)
     )

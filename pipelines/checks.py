@@ -1,0 +1,82 @@
+"""Data checks behind the Dagster asset checks; each returns (passed, metadata) and reads only the
+part of the store it is asked about (a day, the last tick), never the whole history (C21)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from pipelines.sqlrun import connect, run_report
+from pipelines.storage.compactor import day_files
+from pipelines.storage.schemas import SCHEMAS
+
+__all__ = ["completeness", "coverage_per_target", "duplicates", "freshness", "schema_matches"]
+
+Result = tuple[bool, dict[str, Any]]
+
+
+def freshness(root: str | Path, now: datetime, max_age_s: float) -> Result:
+    with connect(root) as con:
+        row = con.execute("select max(tick_at) from polls where dt >= ?", [(now - timedelta(days=2)).date()]).fetchone()
+    last = row[0] if row else None
+    if last is None:
+        return False, {"last_tick": None, "max_age_s": max_age_s}
+    age = (now - last).total_seconds()
+    return age <= max_age_s, {"last_tick": last.isoformat(), "age_s": round(age, 1), "max_age_s": max_age_s}
+
+
+def coverage_per_target(root: str | Path, threshold: float) -> Result:
+    """Share of ok polls per (account, region) at the last tick."""
+    with connect(root) as con:
+        rows = con.execute(
+            "select account_id, region, avg(case when status = 'ok' then 1.0 else 0.0 end) as coverage "
+            "from polls where tick_at = (select max(tick_at) from polls) group by all order by all"
+        ).fetchall()
+    shares = {f"{a}/{r}": round(c, 4) for a, r, c in rows}
+    low = {k: v for k, v in shares.items() if v < threshold}
+    return bool(shares) and not low, {"coverage": shares, "below_threshold": low, "threshold": threshold}
+
+
+def duplicates(root: str | Path, day: date) -> Result:
+    with connect(root) as con:
+        polls = con.execute(
+            "select count(*) from (select 1 from polls where dt = ? group by tick_at, account_id, region, "
+            "service_name, function_name, qualifier having count(*) > 1)",
+            [day],
+        ).fetchone()
+        inst = con.execute(
+            "select count(*) from (select 1 from instances where dt = ? group by tick_at, account_id, region, "
+            "service_name, function_name, qualifier, instance_id having count(*) > 1)",
+            [day],
+        ).fetchone()
+    n_polls, n_inst = (polls or (0,))[0], (inst or (0,))[0]
+    return n_polls == 0 and n_inst == 0, {"duplicate_poll_keys": n_polls, "duplicate_instance_keys": n_inst}
+
+
+def schema_matches(root: str | Path, day: date) -> Result:
+    """Every file of the day carries the declared schema (names, types, in order)."""
+    wrong: dict[str, str] = {}
+    checked = 0
+    for table, schema in SCHEMAS.items():
+        files = day_files(Path(root), table, day.isoformat())
+        for path in [*(p for _, p in files.generations[-1:]), *files.raw]:
+            checked += 1
+            got = pq.read_schema(path)
+            if not got.equals(schema, check_metadata=False):
+                wrong[str(path.relative_to(root))] = str(got)[:300]
+    return not wrong, {"files_checked": checked, "mismatched": wrong}
+
+
+def completeness(root: str | Path, day: date) -> Result:
+    """Ticks of the day that did not run or whose polls failed, listed."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    gaps = run_report(root, "gaps", {"since": start, "until": start + timedelta(days=1)})
+    listed = [
+        f"{pd.Timestamp(str(r.tick_at)).isoformat()} {r.account_id}/{r.region}: {r.kind} ({r.polls_failed} failed)"
+        for r in gaps.itertuples()
+    ]
+    return not listed, {"gaps": len(listed), "gap_list": listed[:200]}
