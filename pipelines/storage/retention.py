@@ -20,7 +20,6 @@ from pipelines.storage.compactor import COMPACT_ORDER, day_files, generation_nam
 from pipelines.storage.files import atomic_write, crashpoint, day_dirs, remove
 from pipelines.storage.schemas import SCHEMAS
 
-
 __all__ = ["RetentionResult", "apply_retention"]
 
 log = logging.getLogger(__name__)
