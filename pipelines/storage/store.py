@@ -4,7 +4,7 @@ Layout under the root (one directory per table)::
 
     polls/dt=2026-12-03/tick-20261203T120000Z.parquet
     instances/dt=2026-12-03/tick-20261203T120000Z.parquet
-    functions/dt=2026-12-03/inventory-20261203T115500Z.parquet
+    functions/dt=2026-12-03/inventory-20261203T115500123456Z.parquet
     <table>/dt=1970-01-01/_schema-v1.parquet      zero rows, pins the schema so an empty
                                                   store reads as typed empty tables (C15)
 
@@ -76,7 +76,9 @@ class ParquetStore:
 
     def write_inventory(self, refreshed_at: datetime, functions: pd.DataFrame) -> WrittenFile:
         self.ensure()
-        return self._write("functions", refreshed_at, f"inventory-{_stamp(refreshed_at)}.parquet", functions)
+        # Microseconds in the name: two refreshes within one second must not replace each other.
+        stamp = refreshed_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        return self._write("functions", refreshed_at, f"inventory-{stamp}.parquet", functions)
 
     def latest_inventory(self) -> pd.DataFrame | None:
         """The newest inventory refresh, or None before the first one."""
