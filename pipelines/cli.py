@@ -43,7 +43,8 @@ def _data_option(fn: Any) -> Any:
         envvar="FCCAP_STORE",
         default="data/store",
         show_default=True,
-        type=click.Path(file_okay=False, path_type=Path),
+        # Must exist: a mistyped path would otherwise read as an empty history (and be created).
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
         help="store root (env FCCAP_STORE)",
     )(fn)
 
@@ -251,7 +252,11 @@ def main() -> None:
     except click.ClickException as e:
         if debug:
             raise
-        e.show()
+        # One line, naming the problem; click's usage block is one `--help` away.
+        hint = ""
+        if isinstance(e, click.UsageError) and e.ctx is not None:
+            hint = f" (see: {e.ctx.command_path} --help)"
+        click.echo(f"error: {e.format_message()}{hint}", err=True)
         sys.exit(e.exit_code)
     except (ConfigError, duckdb.Error, OSError, ValueError) as e:
         if debug:

@@ -106,10 +106,12 @@ def test_errors_are_one_line_and_non_zero(store: Path, args: list[str], expected
     out = fccap(*args, "--store", str(store))
     assert out.returncode == 2
     assert expected in out.stderr
-    assert "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1, out.stderr  # one line
+    assert out.stderr.startswith("error: ")
 
 
 def test_empty_store_reports_typed_empty(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
     out = fccap("report", "capacity-hourly", "--store", str(tmp_path / "empty"))
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("(no rows) columns: account_id, region")
@@ -136,3 +138,11 @@ def test_targets_check_expands_and_rejects(tmp_path: Path) -> None:
     assert out.stderr.strip() == (
         f"error: {bad}: targets[0].account_id: must be the numeric account id (e.g. '1234567890'); quote it in YAML"
     )
+
+
+def test_missing_store_is_an_error_not_an_empty_history(tmp_path: Path) -> None:
+    out = fccap("report", "capacity-hourly", "--store", str(tmp_path / "typo"))
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1
+    assert "does not exist" in out.stderr and "--store" in out.stderr
+    assert not (tmp_path / "typo").exists()
