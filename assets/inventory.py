@@ -9,6 +9,8 @@ import dagster as dg
 import pandas as pd
 
 from pipelines.collect import DiscoveryFailure, InventoryRow
+from pipelines.config import ConfigError
+from pipelines.fc.errors import fix_for
 from pipelines.normalise import functions_frame, inventory_rows
 from pipelines.redaction import redact
 from pipelines.resources import FCResource, StoreResource
@@ -35,13 +37,19 @@ def fc_inventory(context: dg.AssetExecutionContext, fc: FCResource, store: Store
     named in the failure; the refresh is written first, then the run fails."""
     started = time.perf_counter()
     refreshed_at = datetime.now(UTC)
-    inventory = fc.discover()
+    try:
+        inventory = fc.discover()
+    except ConfigError as e:
+        raise dg.Failure(description=str(e)) from None
     st = store.store()
     rows = _carry_forward(inventory.rows, inventory.failures, st.latest_inventory())
     written = st.write_inventory(refreshed_at, functions_frame(rows, refreshed_at))
     polls_per_tick = sum(len(r.qualifiers) for r in rows)
     secrets = fc.secrets()
-    failures = [f"{f.scope}: {redact(str(f.error), secrets)}" for f in inventory.failures]
+    failures = [
+        f"{f.scope}: {redact(str(f.error), secrets)}" + (f"; fix: {fix}" if (fix := fix_for(f.error.code)) else "")
+        for f in inventory.failures
+    ]
     metadata = {
         "functions": len(rows),
         "services": len({(r.account_id, r.region, r.service_name) for r in rows}),
@@ -54,7 +62,8 @@ def fc_inventory(context: dg.AssetExecutionContext, fc: FCResource, store: Store
     if failures:
         raise dg.Failure(
             description=f"discovery failed for {len(failures)} target(s); their previous inventory was kept:\n"
-            + "\n".join(failures[:20]),
+            + "\n".join(failures[:20])
+            + (f"\n... and {len(failures) - 20} more (see the metadata)" if len(failures) > 20 else ""),
             metadata=metadata,
         )
     context.log.info("inventory: %d functions, %d polls per tick", len(rows), polls_per_tick)

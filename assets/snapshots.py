@@ -9,6 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from assets.inventory import fc_inventory
+from pipelines.config import ConfigError
 from pipelines.coverage import coverage_by_target
 from pipelines.normalise import instances_frame, inventory_rows, polls_frame
 from pipelines.resources import FCResource, StoreResource
@@ -54,7 +55,10 @@ def fc_instance_snapshots(
     if functions is None:
         raise dg.Failure(description="no inventory yet: materialize fc_inventory first (fc_inventory_job)")
     rows = inventory_rows(functions)
-    outcomes = fc.poll(rows)
+    try:
+        outcomes = fc.poll(rows)
+    except ConfigError as e:
+        raise dg.Failure(description=str(e)) from None
     polled_s = time.perf_counter() - started
     polls = polls_frame(outcomes, tick_at, config.interval_s, fc.secrets())
     instances = instances_frame(outcomes, tick_at)

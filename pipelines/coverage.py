@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pipelines.collect import PollOutcome
+from pipelines.fc.errors import fix_for
 from pipelines.redaction import redact
 
 __all__ = ["TargetCoverage", "coverage_by_target"]
@@ -40,7 +41,11 @@ class TargetCoverage:
     def describe(self) -> str:
         codes = ", ".join(f"{code} x{n}" for code, n in self.codes.most_common(5))
         why = f"; e.g. {self.example}" if self.example else ""
-        return f"{self.target}: {self.ok}/{self.polls} ok ({self.coverage:.1%}); {codes}{why}"
+        top = self.codes.most_common(1)
+        fix = fix_for(top[0][0]) if top else None
+        return f"{self.target}: {self.ok}/{self.polls} ok ({self.coverage:.1%}); {codes}{why}" + (
+            f"; fix: {fix}" if fix else ""
+        )
 
 
 def coverage_by_target(outcomes: Iterable[PollOutcome], secrets: Sequence[str | None] = ()) -> list[TargetCoverage]:

@@ -173,9 +173,9 @@ class _Caller:
             response = await self._http.get(url, params=list(query), headers=headers, auth=self._auth(action))
             content = response.content
         except httpx.TimeoutException as e:
-            raise RetriableError("Timeout", f"{action}: {type(e).__name__}") from None
+            raise RetriableError("Timeout", f"{action} {self.endpoint}: {type(e).__name__}") from None
         except httpx.TransportError as e:
-            raise RetriableError("ConnectionError", f"{action}: {type(e).__name__}") from None
+            raise RetriableError("ConnectionError", f"{action} {self.endpoint}: {type(e).__name__}") from None
         rid = response.headers.get("x-fc-request-id") or response.headers.get("x-acs-request-id")
         body = _json(content)
         if response.is_success:

@@ -19,6 +19,7 @@ __all__ = [
     "PagingError",
     "RetriableError",
     "classify",
+    "fix_for",
 ]
 
 RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -90,3 +91,24 @@ def classify(http_status: int, code: str, message: str, request_id: str | None) 
     if code in RETRIABLE_CODES or http_status in RETRIABLE_STATUS:
         return RetriableError(code, message, http_status, request_id)
     return FatalError(code, message, http_status, request_id)
+
+
+_FIXES = {
+    ("SignatureNotMatch", "InvalidAccessKeyID"): "check the AccessKey pair (ALIBABA_CLOUD_ACCESS_KEY_ID / "
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET or the credentials chain)",
+    ("InvalidSecurityToken", "SecurityTokenExpired", "InvalidSecurityToken.Expired"): "renew the STS token "
+    "(ALIBABA_CLOUD_SECURITY_TOKEN) or configure a role so it is refreshed",
+    ("AccessDenied",): "grant the read-only RAM policy from the README to this identity",
+    ("RequestTimeTooSkewed",): "this machine's clock is off; enable NTP",
+    ("ConnectionError", "Timeout"): "check that the endpoint is reachable from here (endpoint / network in targets)",
+    ("ResourceExhausted", "ResourceThrottled", "Throttling", "ThrottlingException", "TooManyRequests"): "lower "
+    "rate_limit or concurrency for this target",
+    ("ServiceNotFound", "FunctionNotFound", "AliasNotFound"): "the inventory is older than the change; it refreshes "
+    "hourly, or materialize fc_inventory now",
+    ("MalformedAnswer",): "the API answered an unexpected body; the request id identifies it to support",
+}
+
+
+def fix_for(code: str) -> str | None:
+    """What an operator can do about an error code, or None when there is nothing specific."""
+    return next((fix for codes, fix in _FIXES.items() if code in codes), None)

@@ -142,3 +142,14 @@ def test_coverage_is_reported_per_target(emulated: Emulated) -> None:
             "failures_by_code": {},
         }
     }
+
+
+def test_invalid_targets_file_fails_the_run_with_one_clear_message(emulated: Emulated) -> None:
+    emulated.targets_file.write_text("targets:\n  - account_id: 12ab\n    regions: [cn-hangzhou]\n")
+    result = dg.materialize(ASSETS, selection=[fc_inventory], resources=emulated.resources(), raise_on_error=False)
+    assert not result.success
+    error = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
+    assert error.message.strip().endswith(
+        "targets[0].account_id: must be the numeric account id (e.g. '1234567890'); quote it in YAML"
+    )
+    assert error.cause is None  # a config error is a message, not a traceback chain

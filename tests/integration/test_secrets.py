@@ -81,6 +81,7 @@ def test_no_secret_token_or_signature_anywhere(
         failure = next(e for e in bad.all_events if e.is_step_failure)
         assert "(0.0%)" in failure.step_failure_data.error.message
         assert "SignatureNotMatch" in failure.step_failure_data.error.message
+        assert "fix: check the AccessKey pair" in failure.step_failure_data.error.message
         _assert_clean(_everything(bad, store, caplog))
 
 
