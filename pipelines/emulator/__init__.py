@@ -22,6 +22,7 @@ from pipelines.emulator.scenario import (
     with_access_key,
 )
 from pipelines.emulator.server import EmulatorServer
+from pipelines.emulator.sts import StsIssuer
 from pipelines.emulator.world import InstanceState, NotFoundError, TruthRow, World, v3_name
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "NotFoundError",
     "Scenario",
     "ServiceSpec",
+    "StsIssuer",
     "TruthRow",
     "World",
     "create_app",

@@ -26,7 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipelines.emulator.clock import Clock, ManualClock
 from pipelines.emulator.faults import FaultInjector, FaultMiddleware, FaultSpec
-from pipelines.emulator.scenario import AccessKey, FunctionScenario, FunctionV3Spec, ServiceSpec
+from pipelines.emulator.scenario import AccessKey, AccountSpec, FunctionScenario, FunctionV3Spec, ServiceSpec
+from pipelines.emulator.sts import EXPIRED_CODE, ExpiredTokenError, StsIssuer
 from pipelines.emulator.world import InstanceState, NotFoundError, World, v3_name
 from pipelines.fc.signing import (
     EMPTY_SHA256,
@@ -273,9 +274,23 @@ def _parse_iso(text: str, what: str) -> datetime:
 class _Authenticator:
     """Checks a request exactly as FC would, with the same canonical forms the client signs with."""
 
-    def __init__(self, world: World, skew_limit: timedelta) -> None:
+    def __init__(
+        self, world: World, skew_limit: timedelta, sts: StsIssuer | None = None, region: str | None = None
+    ) -> None:
         self._world = world
         self._skew_limit = skew_limit
+        self._sts = sts
+        self._region = region
+
+    def _access_key(self, access_key_id: str) -> tuple[str, AccessKey] | None:
+        """A scenario key, else a key the STS issued (403 once it has expired)."""
+        found = self._world.access_key(access_key_id)
+        if found is None and self._sts is not None:
+            try:
+                found = self._sts.lookup(access_key_id)
+            except ExpiredTokenError:
+                raise ApiError(403, EXPIRED_CODE, "the security token has expired; assume the role again") from None
+        return found
 
     def __call__(self, request: Request, body: bytes, *, v3: bool = False) -> tuple[str, str]:
         """Verify the request; return the (account id, region) it addresses (``v3``: FC 3.0 rules)."""
@@ -296,7 +311,7 @@ class _Authenticator:
             received = request.headers.get(sts_header)
             if received is None or not hmac.compare_digest(received.encode(), key.security_token.encode()):
                 raise ApiError(403, "InvalidSecurityToken", f"the security token in {sts_header} is missing or wrong")
-        owner = self._world.access_key(access_key_id)
+        owner = self._access_key(access_key_id)
         account_id, region = self._target(request, owner[0] if v3 and owner is not None else None)
         if owner is None or owner[0] != account_id:
             raise ApiError(
@@ -305,7 +320,7 @@ class _Authenticator:
         return account_id, region
 
     def _key(self, access_key_id: str) -> AccessKey:
-        found = self._world.access_key(access_key_id)
+        found = self._access_key(access_key_id)
         if found is None:
             raise ApiError(403, "InvalidAccessKeyID", f"invalid access key ID '{access_key_id}'")
         return found[1]
@@ -407,7 +422,7 @@ class _Authenticator:
             return account_id, region
         if key_owner is not None and not _HOST.fullmatch(host) and not request.headers.get("x-fc-account-id"):
             account = self._world.account(key_owner)
-            return key_owner, account.regions[0] if account is not None else ""
+            return key_owner, self._bound_region(key_owner, account) if account is not None else ""
         match = _HOST.fullmatch(host)
         if match:
             account_id, region = match.group("account"), match.group("region")
@@ -425,7 +440,15 @@ class _Authenticator:
         if account is None:
             # Unknown account: no key can belong to it.
             return account_id, ""
-        return account_id, account.regions[0]
+        return account_id, self._bound_region(account_id, account)
+
+    def _bound_region(self, account_id: str, account: AccountSpec) -> str:
+        """A server bound to one region (``create_app(region=...)``) serves only that region."""
+        if self._region is None:
+            return account.regions[0]
+        if self._region not in account.regions:
+            raise ApiError(400, "InvalidArgument", f"region '{self._region}' is not enabled for account '{account_id}'")
+        return self._region
 
 
 _MISMATCH = (
@@ -747,9 +770,15 @@ def create_app(
     *,
     skew_limit: timedelta = timedelta(minutes=15),
     faults: Sequence[FaultSpec] = (),
+    sts: StsIssuer | None = None,
+    region: str | None = None,
 ) -> Starlette:
-    """The emulator as an ASGI app; ``clock`` decides which instances exist, the real clock checks dates."""
-    auth = _Authenticator(world, skew_limit)
+    """The emulator as an ASGI app; ``clock`` decides which instances exist, the real clock checks dates.
+
+    ``sts`` serves STS AssumeRole at ``GET /?Action=AssumeRole`` and lets FC accept the keys it issues;
+    ``region`` binds the server to one region when the Host (e.g. 127.0.0.1) does not name it.
+    """
+    auth = _Authenticator(world, skew_limit, sts, region)
     h = _Handlers(world, clock)
     v3 = _V3Handlers(world, clock)
     legacy = [
@@ -783,18 +812,26 @@ def create_app(
         Route("/_emulator/truth", h.truth, methods=["GET"]),
         Route("/_emulator/clock", h.set_clock, methods=["POST"]),
         Route("/_emulator/health", h.health, methods=["GET"]),
+        *([Route("/", sts.endpoint, methods=["GET"])] if sts is not None else []),
     ]
     app = Starlette(routes=routes, exception_handlers={404: h.unrouted, 405: h.unrouted})
     # The scenario's faults, then ``faults``; inside the request-id middleware so injected answers carry an id.
     injector = FaultInjector(
         [*world.scenario.faults, *faults],
         seed=world.scenario.seed,
-        account_of=lambda ak: (found[0] if (found := world.access_key(ak)) else None),
+        account_of=lambda ak: found[0] if (found := world.access_key(ak) or _issued(sts, ak)) else None,
     )
     app.state.faults = injector
     app.add_middleware(FaultMiddleware, injector=injector)
     app.add_middleware(_RequestIdMiddleware)
     return app
+
+
+def _issued(sts: StsIssuer | None, access_key_id: str) -> tuple[str, AccessKey] | None:
+    try:
+        return sts.lookup(access_key_id) if sts is not None else None
+    except ExpiredTokenError:
+        return None
 
 
 def _listing(key: str, items: list[Any], token: str | None) -> JSONResponse:

@@ -16,9 +16,23 @@ _START_TIMEOUT_S = 10.0
 
 
 class EmulatorServer:
-    """Context manager around uvicorn; ``port=0`` picks a free port, read the result from ``url``."""
+    """Context manager around uvicorn; ``port=0`` picks a free port, read the result from ``url``.
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    With ``ssl_certfile`` and ``ssl_keyfile`` (PEM) it serves HTTPS and ``url`` starts with https://.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+    ) -> None:
+        if (ssl_certfile is None) != (ssl_keyfile is None):
+            raise ValueError("pass both ssl_certfile and ssl_keyfile, or neither")
+        self._ssl = {"ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile} if ssl_certfile else {}
         self._app = app
         self._host = host
         self._port = port
@@ -37,7 +51,9 @@ class EmulatorServer:
         sock.bind((self._host, self._port))
         port = sock.getsockname()[1]
         # No websockets and no lifespan: nothing here needs them and their imports warn on some versions.
-        config = uvicorn.Config(self._app, log_level="warning", access_log=False, lifespan="off", ws="none")
+        config = uvicorn.Config(
+            self._app, log_level="warning", access_log=False, lifespan="off", ws="none", **self._ssl
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="fc-emulator", daemon=True)
         thread.start()
@@ -50,7 +66,7 @@ class EmulatorServer:
             time.sleep(0.01)
         self._server, self._thread, self._socket = server, thread, sock
         host = f"[{self._host}]" if family == socket.AF_INET6 else self._host
-        self.url = f"http://{host}:{port}"
+        self.url = f"{'https' if self._ssl else 'http'}://{host}:{port}"
 
     def stop(self) -> None:
         if self._server is None:
