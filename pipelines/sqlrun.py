@@ -6,6 +6,7 @@ reads the Parquet files, so any number of readers run beside ticks (case C16).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -14,10 +15,25 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.storage.store import ParquetStore
 
-__all__ = ["PRICES", "REPORTS", "SQL_DIR", "connect", "load_prices", "load_sql", "run_report", "write_catalog"]
+__all__ = [
+    "FILTERS",
+    "PRICES",
+    "REPORTS",
+    "SQL_DIR",
+    "connect",
+    "explain_sql_error",
+    "load_prices",
+    "load_sql",
+    "report_parameters",
+    "report_table",
+    "run_report",
+    "uses_prices",
+    "write_catalog",
+]
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 REPORTS = {
@@ -32,6 +48,7 @@ REPORTS = {
     "cost-daily": "cost_daily",
 }
 PRICES = SQL_DIR / "prices.csv"
+FILTERS = ("since", "until", "account", "region", "service", "function")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FAR = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -63,19 +80,76 @@ def load_prices(con: duckdb.DuckDBPyConnection, prices: str | Path | None = None
     )
 
 
+def report_parameters(name: str) -> list[str]:
+    """The bound parameters a report's SQL names, in the order of FILTERS."""
+    sql = load_sql(REPORTS[name])
+    return [k for k in FILTERS if f"${k}" in sql]
+
+
+def uses_prices(name: str) -> bool:
+    return "join prices" in load_sql(REPORTS[name])
+
+
+def _bound(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    defaults = {"since": _EPOCH, "until": _FAR, "account": None, "region": None, "service": None, "function": None}
+    # DuckDB rejects parameters a statement does not use: bind exactly the ones the report names.
+    used = set(report_parameters(name))
+    return {k: v for k, v in {**defaults, **params}.items() if k in used}
+
+
 def run_report(
     root: str | Path, name: str, params: Mapping[str, Any], *, prices: str | Path | None = None
 ) -> pd.DataFrame:
     if name not in REPORTS:
         raise KeyError(name)
-    sql = load_sql(REPORTS[name])
-    defaults = {"since": _EPOCH, "until": _FAR, "account": None, "region": None, "service": None, "function": None}
-    # DuckDB rejects parameters a statement does not use: bind exactly the ones the report names.
-    bound = {k: v for k, v in {**defaults, **params}.items() if f"${k}" in sql}
     with connect(root) as con:
-        if "join prices" in sql:
+        if uses_prices(name):
             load_prices(con, prices)
-        return con.execute(sql, bound).df()
+        return con.execute(load_sql(REPORTS[name]), _bound(name, params)).df()
+
+
+def report_table(
+    root: str | Path, name: str, params: Mapping[str, Any], *, prices: str | Path | None = None
+) -> pa.Table:
+    """The report as Arrow, with DuckDB's exact types (for Parquet output: no pandas round trip)."""
+    if name not in REPORTS:
+        raise KeyError(name)
+    with connect(root) as con:
+        if uses_prices(name):
+            load_prices(con, prices)
+        return con.sql(load_sql(REPORTS[name]), params=_bound(name, params)).to_arrow_table()
+
+
+def _views(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute("select view_name from duckdb_views() where not internal order by view_name").fetchall()
+    return [r[0] for r in rows]
+
+
+def explain_sql_error(con: duckdb.DuckDBPyConnection, error: duckdb.Error) -> str:
+    """One line for an unknown table or column: DuckDB's message, its suggestion, and what exists."""
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    head = lines[0].rstrip("!") if lines else type(error).__name__
+    views = _views(con)
+    table = re.search(r"Table with name (\S+) does not exist", head)
+    if table:
+        guess = next((m.group(1) for line in lines[1:] if (m := re.match(r'Did you mean "([^"]+)"', line))), None)
+        hint = f'; did you mean "{guess}"?' if guess in views else ""
+        return f"{head}{hint}; the views are: {', '.join(views)}"
+    column = re.search(r'Referenced column "([^"]+)" not found', head)
+    if column:
+        candidates = next((line.split(":", 1)[1].strip() for line in lines[1:] if line.startswith("Candidate")), "")
+        hint = f"; closest columns: {candidates}" if candidates else ""
+        owners = [
+            r[0]
+            for r in con.execute(
+                "select distinct table_name from duckdb_columns() where column_name = ? and table_name in "
+                "(select view_name from duckdb_views() where not internal) order by 1",
+                [column.group(1).split(".")[-1]],
+            ).fetchall()
+        ]
+        where = f"; {column.group(1)} is a column of {', '.join(owners)}" if owners else ""
+        return f"{head}{hint}{where}"
+    return head
 
 
 def write_catalog(root: str | Path, catalog: str | Path) -> Path:
