@@ -6,6 +6,7 @@ from datetime import timedelta
 import dagster as dg
 import numpy as np
 import pytest
+import yaml
 
 from assets.inventory import fc_inventory
 from assets.snapshots import fc_instance_snapshots
@@ -29,27 +30,47 @@ def _tick(emulated: Emulated, at, **config: object) -> dg.ExecuteInProcessResult
     )
 
 
-def test_reports_equal_ground_truth(emulated: Emulated) -> None:
+DEPLOYMENTS = {
+    # name: (targets entries beyond account/region/endpoint, which truth rows they cover, ticks)
+    "fc2": ([{}], lambda r: r.service_name is not None, TICKS),
+    "fc3": ([{"api_version": "2023-03-30"}], lambda r: r.service_name is None, TICKS[::2]),
+    "mixed": ([{}, {"api_version": "2023-03-30"}], lambda r: True, TICKS[::2]),
+}
+
+
+def _expected_keys(emulated: Emulated, deployment: str) -> set[tuple[str | None, str, str]]:
+    fc2 = {
+        (s.name, f.name, q)
+        for s in emulated.scenario.services
+        for f in s.functions
+        for q in ["LATEST", *(a.name for a in s.aliases)]
+    }
+    fc3 = {(None, f.name, q) for f in emulated.scenario.functions_v3 for q in ["LATEST", *(a.name for a in f.aliases)]}
+    return {"fc2": fc2, "fc3": fc3, "mixed": fc2 | fc3}[deployment]
+
+
+@pytest.mark.parametrize("deployment", sorted(DEPLOYMENTS))
+def test_reports_equal_ground_truth(emulated: Emulated, deployment: str) -> None:
+    extras, covered, ticks = DEPLOYMENTS[deployment]
+    account = emulated.scenario.accounts[0]
+    entries = [
+        {"account_id": account.account_id, "regions": [account.regions[0]], "endpoint": emulated.url, **extra}
+        for extra in extras
+    ]
+    emulated.targets_file.write_text(yaml.safe_dump({"targets": entries}), encoding="utf-8")
+    keys = _expected_keys(emulated, deployment)
     inventory = dg.materialize(ASSETS, selection=[fc_inventory], resources=emulated.resources())
     assert inventory.success
     inv_meta = inventory.asset_materializations_for_node("fc_inventory")[0].metadata
-    expected_functions = sum(len(s.functions) for s in emulated.scenario.services)
-    assert inv_meta["functions"].value == expected_functions
+    assert inv_meta["functions"].value == len({(s, f) for s, f, _ in keys})  # each function listed once (C5)
 
     truth_counts: dict[tuple, list[int]] = defaultdict(list)
     truth_instances = set()
-    for at in TICKS:
+    for at in ticks:
         result = _tick(emulated, at)
         assert result.success
-        # FC 2.0 targets only: the default scenario's FC 3.0 functions (service_name None) are not polled here.
-        truth = [r for r in emulated.world.ground_truth(at) if r.service_name is not None]
+        truth = [r for r in emulated.world.ground_truth(at) if covered(r)]
         counts = Counter((r.service_name, r.function_name, r.qualifier) for r in truth)
-        keys = {
-            (s.name, f.name, q)
-            for s in emulated.scenario.services
-            for f in s.functions
-            for q in ["LATEST", *(a.name for a in s.aliases)]
-        }
         meta = result.asset_materializations_for_node("fc_instance_snapshots")[0].metadata
         assert (meta["polls"].value, meta["ok"].value, meta["failed"].value) == (len(keys), len(keys), 0)
         assert meta["instances_seen"].value == len(truth)
@@ -59,6 +80,16 @@ def test_reports_equal_ground_truth(emulated: Emulated) -> None:
         truth_instances |= {
             (at, r.service_name, r.function_name, r.qualifier, r.instance_id, r.version_id) for r in truth
         }
+        if deployment != "fc2":
+            with connect(emulated.store_root) as con:
+                extras_stored = con.execute(
+                    "select instance_id, status, epoch_ms(created_at), resource_type from instances "
+                    "where tick_at = ? and service_name is null",
+                    [at],
+                ).fetchall()
+            assert sorted(extras_stored) == sorted(
+                (r.instance_id, "Running", r.created_time_ms, r.resource_type) for r in truth if r.service_name is None
+            )
 
     # The scenario must exercise what we claim: zeros, non-zeros and change between ticks.
     all_counts = [c for cs in truth_counts.values() for c in cs]
@@ -78,7 +109,15 @@ def test_reports_equal_ground_truth(emulated: Emulated) -> None:
     assert dupes == (0,)
 
     report = run_report(emulated.store_root, "capacity-hourly", {})
-    got = {(r.service_name, r.function_name, r.qualifier, r.hour.to_pydatetime()): r for r in report.itertuples()}
+    got = {
+        (
+            r.service_name if isinstance(r.service_name, str) else None,
+            r.function_name,
+            r.qualifier,
+            r.hour.to_pydatetime(),
+        ): r
+        for r in report.itertuples()
+    }
     assert set(got) == set(truth_counts)
     for key, counts in truth_counts.items():
         row = got[key]
