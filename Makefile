@@ -10,8 +10,8 @@ export UV_PYTHON := $(PYTHON)
 
 # Emulator defaults for `make dev` (fake keys the bundled emulator accepts).
 DEV_PORT ?= 9100
-DEV_ENV := DAGSTER_HOME=$(CURDIR)/data/dagster FCCAP_TARGETS=pipelines/emulator/targets.yaml \
-	FCCAP_STORE=data/store ALIBABA_CLOUD_ACCESS_KEY_ID=fccap-emulator-ak \
+DEV_ENV := DAGSTER_HOME=$(CURDIR)/data/dev/dagster FCCAP_TARGETS=pipelines/emulator/targets.yaml \
+	FCCAP_STORE=data/dev/store ALIBABA_CLOUD_ACCESS_KEY_ID=fccap-emulator-ak \
 	ALIBABA_CLOUD_ACCESS_KEY_SECRET=fccap-emulator-secret
 
 .PHONY: setup demo test check dev clean
@@ -38,7 +38,7 @@ check: setup  ## lint, format and type checks
 	$(BIN)/pyright
 
 dev: setup  ## emulator + `dagster dev` (UI on http://127.0.0.1:3000)
-	mkdir -p data/dagster
+	mkdir -p data/dev/dagster data/dev/store
 	$(BIN)/fccap emulator --port $(DEV_PORT) & pid=$$!; trap "kill $$pid" EXIT INT TERM; \
 	$(DEV_ENV) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 

@@ -51,9 +51,9 @@ def run_demo(data_dir: Path, ticks: int, every: timedelta, say: Callable[[str], 
 
     with EmulatorServer(create_app(World(scenario), clock)) as server:
         say(f"emulator: {server.url} (account {account.account_id}, {len(scenario.services)} services)")
-        targets = {
-            "targets": [{"account_id": account.account_id, "regions": account.regions[:1], "endpoint": server.url}]
-        }
+        # A mixed deployment: the FC 2.0 services and the FC 3.0 functions of one account, side by side.
+        base = {"account_id": account.account_id, "regions": account.regions[:1], "endpoint": server.url}
+        targets = {"targets": [base, {**base, "api_version": "2023-03-30"}]}
         targets_path.write_text(yaml.safe_dump(targets, sort_keys=False), encoding="utf-8")
         os.environ.update(
             {
@@ -91,7 +91,10 @@ def run_demo(data_dir: Path, ticks: int, every: timedelta, say: Callable[[str], 
         summary = con.execute(load_sql("demo_summary"), {"since": start, "until": until}).df()
     catalog = write_catalog(store_root, data_dir / "catalog.duckdb")
     say("")
-    say(f"capacity per service and hour ({len(report)} function-hour rows in capacity-hourly):")
+    say(
+        f"capacity per service and hour ({len(report)} function-hour rows in capacity-hourly; "
+        "sum_instances = instances summed over the hour's polls, max_per_poll = the largest single reading):"
+    )
     say(render(summary, "table"))
     say("")
     say(f"done in {time.perf_counter() - began:.1f} s: 1 inventory + {ticks} tick runs in {dagster_home}")
@@ -100,4 +103,7 @@ def run_demo(data_dir: Path, ticks: int, every: timedelta, say: Callable[[str], 
     say("query it:")
     say(f"  .venv/bin/fccap report capacity-hourly --since {start:%Y-%m-%dT%H:%M}Z --function <name>")
     say('  .venv/bin/fccap sql "select function_name, max(instance_count) from polls group by all order by 2 desc"')
-    say(f"  duckdb -cmd \"set file_search_path='{store_root}'\" {catalog}")
+    say(f"  duckdb -cmd \"set file_search_path='{store_root}'; set timezone='UTC'\" {catalog}")
+    say("")
+    say("tick_at is each tick's simulated time (the emulator's clock was set to it); observed_at is the real")
+    say("time the answer arrived. Re-running the demo replaces these same ticks.")

@@ -17,4 +17,9 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
     if frame.empty:
         return "(no rows) columns: " + ", ".join(map(str, frame.columns))
     with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_columns", 50):
-        return frame.to_string(index=False, float_format=lambda v: f"{v:.2f}")
+        return frame.to_string(index=False, float_format=_number, na_rep="NULL")
+
+
+def _number(value: float) -> str:
+    # DuckDB hands integer sums to pandas as floats; print them as the integers they are.
+    return f"{value:.0f}" if value.is_integer() else f"{value:.2f}"
