@@ -17,9 +17,21 @@ import duckdb
 
 from pipelines.config import ConfigError, expand_targets, load_targets
 from pipelines.output import FORMATS, render
-from pipelines.sqlrun import REPORTS, connect, run_report
+from pipelines.reports import CHARTS, DAILY_REPORTS, list_reports
+from pipelines.sqlrun import (
+    REPORTS,
+    connect,
+    explain_sql_error,
+    report_parameters,
+    report_table,
+    run_report,
+    uses_prices,
+)
+from pipelines.storage.files import atomic_write
 
 __all__ = ["main"]
+
+REPORT_FORMATS = (*FORMATS, "parquet", "png")
 
 
 class _Time(click.ParamType):
@@ -61,25 +73,110 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+def _list_reports(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    rows = [("name", "grain (one row per ...)", "parameters", "png", "daily asset")]
+    rows += [
+        (
+            r.name,
+            r.grain.removeprefix("one row per "),
+            " ".join(f"--{p}" for p in r.parameters) + (" --prices" if r.prices else ""),
+            "yes" if r.name in CHARTS else "",
+            "yes" if r.name in DAILY_REPORTS else "",
+        )
+        for r in list_reports()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    ctx.exit(0)
+
+
 @cli.command()
-@click.argument("name", type=click.Choice(sorted(REPORTS)))
+@click.argument("name", required=False, type=click.Choice(sorted(REPORTS)))
+@click.option(
+    "--list",
+    is_flag=True,
+    is_eager=True,  # before --store is checked: listing needs no data
+    expose_value=False,
+    callback=_list_reports,
+    help="list the reports: name, grain, parameters, and exit",
+)
 @click.option("--since", type=_Time(), help="start (inclusive), UTC")
 @click.option("--until", type=_Time(), help="end (exclusive), UTC")
+@click.option("--account", help="only this account id")
+@click.option("--region", help="only this region")
+@click.option("--service", help="only this service")
 @click.option("--function", "function", help="only this function name")
+@click.option(
+    "--prices",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="price table CSV for cost-daily (default sql/prices.csv: example list prices)",
+)
+@click.option("--top", default=8, show_default=True, type=click.IntRange(1, 50), help="functions in the PNG chart")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="write to FILE (required for parquet and png)",
+)
 @_data_option
-@_format_option
+@click.option(
+    "--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True, help="output format"
+)
 def report(
-    name: str, since: datetime | None, until: datetime | None, function: str | None, store: Path, fmt: str
+    name: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    account: str | None,
+    region: str | None,
+    service: str | None,
+    function: str | None,
+    prices: Path | None,
+    top: int,
+    output: Path | None,
+    store: Path,
+    fmt: str,
 ) -> None:
-    """Run a named report (see sql/)."""
+    """Run a named report (see sql/), or list them with --list."""
+    if name is None:
+        raise click.UsageError("give a report NAME, or --list to see them")
     if since and until and since >= until:
         raise click.BadParameter("--since must be before --until", param_hint="--since/--until")
-    params: dict[str, Any] = {"function": function}
-    if since:
-        params["since"] = since
-    if until:
-        params["until"] = until
-    click.echo(render(run_report(store, name, params), fmt))
+    if fmt in ("parquet", "png") and output is None:
+        raise click.UsageError(f"--format {fmt} writes a file: add --output FILE")
+    if fmt == "png" and name not in CHARTS:
+        raise click.UsageError(f"report {name} has no chart; --format png works for: {', '.join(CHARTS)}")
+    if prices is not None and not uses_prices(name):
+        raise click.UsageError(f"report {name} does not use prices; --prices is for: cost-daily")
+    given = {"since": since, "until": until, "account": account, "region": region, "service": service}
+    given["function"] = function
+    used = set(report_parameters(name))
+    unused = [f"--{k}" for k, v in given.items() if v is not None and k not in used]
+    if unused:
+        raise click.UsageError(f"report {name} takes no {', '.join(unused)} (it takes: {', '.join(sorted(used))})")
+    params = {k: v for k, v in given.items() if v is not None}
+    if fmt == "parquet":
+        assert output is not None
+        data = report_table(store, name, params, prices=prices)
+        atomic_write(data, output.resolve(), step="cli.report")
+        click.echo(f"wrote {data.num_rows} rows to {output}", err=True)
+        return
+    frame = run_report(store, name, params, prices=prices)
+    if fmt == "png":
+        assert output is not None
+        from pipelines.charts import save_png  # noqa: PLC0415 - matplotlib loads only for charts
+
+        save_png(name, frame, output, top=top)
+        click.echo(f"wrote {CHARTS[name]} ({len(frame)} report rows) to {output}", err=True)
+        return
+    text = render(frame, fmt)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {len(frame)} rows to {output}", err=True)
 
 
 @cli.command()
@@ -89,7 +186,10 @@ def report(
 def sql(statement: str, store: Path, fmt: str) -> None:
     """Run ad-hoc SQL with the views polls, instances and functions defined."""
     with connect(store) as con:
-        frame = con.execute(statement).df()
+        try:
+            frame = con.execute(statement).df()
+        except (duckdb.CatalogException, duckdb.BinderException) as e:
+            raise ValueError(explain_sql_error(con, e)) from e
     click.echo(render(frame, fmt))
 
 

@@ -7,6 +7,7 @@ import dagster as dg
 from assets.checks import fc_instance_snapshots__coverage, fc_instance_snapshots__fresh
 from assets.history import fc_history
 from assets.inventory import fc_inventory
+from assets.reports import report_assets
 from assets.snapshots import fc_instance_snapshots
 from pipelines.maintenance import dagster_run_retention_job, dagster_run_retention_schedule
 from pipelines.resources import FCResource, StoreResource
@@ -19,7 +20,7 @@ from pipelines.schedules import (
 )
 
 defs = dg.Definitions(
-    assets=[fc_inventory, fc_instance_snapshots, fc_history],
+    assets=[fc_inventory, fc_instance_snapshots, fc_history, *report_assets],
     asset_checks=[fc_instance_snapshots__fresh, fc_instance_snapshots__coverage],
     jobs=[fc_tick_job, fc_inventory_job, dagster_run_retention_job],
     schedules=[build_tick_schedule(), fc_inventory_schedule, dagster_run_retention_schedule, build_history_schedule()],

@@ -47,7 +47,8 @@ def build_history_schedule() -> dg.ScheduleDefinition:
 
     fc_history_job = dg.define_asset_job(
         "fc_history_job",
-        selection=[fc_history],
+        # The closed day's compaction, then the daily report assets that read it (assets/reports.py).
+        selection=dg.AssetSelection.assets(fc_history).downstream(),
         tags={"fccap/kind": "history"},
     )
 

@@ -133,7 +133,7 @@ def explain_sql_error(con: duckdb.DuckDBPyConnection, error: duckdb.Error) -> st
     table = re.search(r"Table with name (\S+) does not exist", head)
     if table:
         guess = next((m.group(1) for line in lines[1:] if (m := re.match(r'Did you mean "([^"]+)"', line))), None)
-        hint = f'; did you mean "{guess}"?' if guess in views else ""
+        hint = f' (did you mean "{guess}"?)' if guess in views else ""
         return f"{head}{hint}; the views are: {', '.join(views)}"
     column = re.search(r'Referenced column "([^"]+)" not found', head)
     if column:

@@ -97,7 +97,7 @@ def write_history(root: Path, at_ticks: list[datetime], *, fail_at: datetime | N
     return store
 
 
-def _error():  # noqa: ANN202 - test helper
+def _error():
     from pipelines.fc.errors import RetriableError
 
     return RetriableError("ServiceUnavailable", "down", 503, "r")
