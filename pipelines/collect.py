@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+import certifi
 import httpx
 from aiolimiter import AsyncLimiter
 
 from pipelines.config import Target, TargetsFile
 from pipelines.fc.client import API_VERSION, API_VERSION_3, FC3Client, FCClient, RetryPolicy
-from pipelines.fc.errors import FatalError, FCError
+from pipelines.fc.errors import AuthError, FatalError, FCError
 from pipelines.fc.models import Alias, FunctionSpec, Instance
 from pipelines.fc.signing import CredentialsProvider
 
@@ -30,6 +32,7 @@ __all__ = [
     "PollOutcome",
     "PollTarget",
     "Session",
+    "SkippedRegion",
     "discover",
     "open_session",
     "plan_polls",
@@ -77,10 +80,21 @@ class DiscoveryFailure:
         )
 
 
+@dataclass(frozen=True)
+class SkippedRegion:
+    """A region of a ``regions: all`` target that is not enabled or not reachable: not a failure."""
+
+    account_id: str
+    region: str
+    api_version: str
+    code: str
+
+
 @dataclass
 class Inventory:
     rows: list[InventoryRow] = field(default_factory=list)
     failures: list[DiscoveryFailure] = field(default_factory=list)
+    skipped: list[SkippedRegion] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -118,29 +132,46 @@ class Session:
     limit: asyncio.Semaphore
 
 
+def _verify(ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """Certificate verification is always on; ``ca_bundle`` (PEM) adds trust to the public roots."""
+    if ca_bundle is None:
+        return True
+    context = ssl.create_default_context(cafile=certifi.where())
+    context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
 @asynccontextmanager
 async def open_session(
     targets: TargetsFile,
-    credentials: CredentialsProvider,
+    credentials: CredentialsProvider | None = None,
     *,
+    provider_for: Callable[[Target], CredentialsProvider] | None = None,
     concurrency: int = 64,
     timeout_s: float = 10.0,
     retry: RetryPolicy | None = None,
+    ca_bundle: str | None = None,
 ) -> AsyncIterator[Session]:
+    """Clients for every (account, region, API version); ``provider_for`` gives each target its keys
+    (e.g. a role per account), else every target signs with ``credentials``."""
+    if (credentials is None) == (provider_for is None):
+        raise TypeError("pass exactly one of credentials and provider_for")
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     # The pool never waits longer than a request may take: the semaphore keeps it from filling.
     timeout = httpx.Timeout(timeout_s, pool=timeout_s)
-    async with httpx.AsyncClient(limits=limits, timeout=timeout, verify=True) as http:
+    async with httpx.AsyncClient(limits=limits, timeout=timeout, verify=_verify(ca_bundle)) as http:
         clients: dict[TargetKey, FCClient | FC3Client] = {}
         by_key: dict[TargetKey, Target] = {}
         # One budget per (account, region), shared by both API versions there; the strictest wins.
         rates: dict[tuple[str, str], float] = {}
         for t in targets.targets:
-            for region in t.regions:
+            for region in t.region_ids:
                 rates[(t.account_id, region)] = min(t.rate_limit, rates.get((t.account_id, region), t.rate_limit))
         limiters = {k: AsyncLimiter(rate, 1.0) if rate >= 1 else AsyncLimiter(1, 1 / rate) for k, rate in rates.items()}
         for t in targets.targets:
-            for region in t.regions:
+            keys = provider_for(t) if provider_for is not None else credentials
+            assert keys is not None
+            for region in t.region_ids:
                 key = (t.account_id, region, t.api_version)
                 by_key[key] = t
                 limiter = limiters[(t.account_id, region)]
@@ -149,8 +180,8 @@ async def open_session(
                         http,
                         account_id=t.account_id,
                         region=region,
-                        credentials=credentials,
-                        endpoint=t.endpoint,
+                        credentials=keys,
+                        endpoint=t.endpoint_for(region),
                         retry=retry,
                         limiter=limiter,
                     )
@@ -159,8 +190,8 @@ async def open_session(
                         http,
                         account_id=t.account_id,
                         region=region,
-                        credentials=credentials,
-                        endpoint=t.endpoint,
+                        credentials=keys,
+                        endpoint=t.endpoint_for(region),
                         scheme=t.signature,
                         retry=retry,
                         limiter=limiter,
@@ -195,6 +226,13 @@ async def discover(session: Session) -> Inventory:
     def failed(key: TargetKey, service: str | None, error: FCError, function: str | None = None) -> None:
         inventory.failures.append(DiscoveryFailure(key[0], key[1], key[2], service, function, error))
 
+    def target_failed(key: TargetKey, target: Target, error: FCError) -> None:
+        # `regions: all` asks every known region; one that refuses or cannot be reached is not in use.
+        if target.regions == "all" and _not_in_use(error):
+            inventory.skipped.append(SkippedRegion(key[0], key[1], key[2], error.code))
+        else:
+            failed(key, None, error)
+
     async def fc2_service(key: TargetKey, client: FCClient, target: Target, service: str) -> None:
         try:
             functions, aliases = await asyncio.gather(
@@ -214,13 +252,16 @@ async def discover(session: Session) -> Inventory:
         try:
             services = await limited(client.list_services)
         except FCError as e:
-            failed(key, None, e)
+            target_failed(key, target, e)
             return
         kept = [s.name for s in services if target.services.keeps(s.name)]
         await asyncio.gather(*(fc2_service(key, client, target, name) for name in kept))
 
     async def fc3_function(key: TargetKey, client: FC3Client, target: Target, spec: FunctionSpec) -> None:
         try:
+            if spec.memory_mb is None:
+                # FC 3.0 ListFunctions may return a subset of fields; GetFunction has the spec.
+                spec = await limited(lambda: client.get_function(spec.name))
             aliases = await limited(lambda: client.list_aliases(spec.name)) if _needs_aliases(target) else []
         except FCError as e:
             failed(key, None, e, spec.name)
@@ -233,7 +274,7 @@ async def discover(session: Session) -> Inventory:
         try:
             functions = await limited(lambda: client.list_functions(fc_version=fc_version))
         except FCError as e:
-            failed(key, None, e)
+            target_failed(key, target, e)
             return
         kept = [f for f in functions if target.functions.keeps(f.name)]
         await asyncio.gather(*(fc3_function(key, client, target, spec) for spec in kept))
@@ -242,7 +283,35 @@ async def discover(session: Session) -> Inventory:
         *(fc3_target(k, c) if isinstance(c, FC3Client) else fc2_target(k, c) for k, c in session.clients.items())
     )
     inventory.rows.sort(key=_row_order)
+    inventory.skipped.sort(key=lambda s: (s.account_id, s.region, s.api_version))
     return inventory
+
+
+_KEY_PROBLEMS = frozenset(
+    {
+        "SignatureNotMatch",
+        "InvalidAccessKeyID",
+        "InvalidSecurityToken",
+        "InvalidSecurityToken.Expired",
+        "SecurityTokenExpired",
+        "RequestTimeTooSkewed",
+        "CredentialsUnavailable",
+        "TLSVerificationFailed",
+    }
+)
+
+
+def _not_in_use(error: FCError) -> bool:
+    """Access or enablement refused (AccessDenied, 400/403/404), or no connection at all.
+
+    Timeouts, throttling and 5xx are not (a busy region in use must show as a failure), and
+    neither are key, token, clock or TLS problems, which would fail every region alike.
+    """
+    if error.code in _KEY_PROBLEMS:
+        return False
+    if isinstance(error, AuthError) or error.code == "ConnectionError":
+        return True
+    return isinstance(error, FatalError) and error.http_status in (400, 403, 404)
 
 
 def _row_order(r: InventoryRow) -> tuple[str, str, str, str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_random_exponential
 
-from pipelines.fc.errors import FCError, MalformedAnswerError, RetriableError, classify
+from pipelines.fc.errors import FatalError, FCError, MalformedAnswerError, RetriableError, classify
 from pipelines.fc.models import (
     Alias,
     FunctionSpec,
@@ -31,6 +32,7 @@ from pipelines.fc.models import (
     Service,
     parse_aliases,
     parse_error_body,
+    parse_function,
     parse_functions,
     parse_instances,
     parse_services,
@@ -85,6 +87,16 @@ class _Answer:
     http_status: int
     attempts: int
     latency_ms: float
+
+
+def _cert_error(error: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate failure under an httpx error, through httpcore's exception chain."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None or isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _retry_after_s(error: BaseException | None) -> float | None:
@@ -174,6 +186,16 @@ class _Caller:
             content = response.content
         except httpx.TimeoutException as e:
             raise RetriableError("Timeout", f"{action} {self.endpoint}: {type(e).__name__}") from None
+        except httpx.ConnectError as e:
+            if (cert := _cert_error(e)) is not None:
+                # Another attempt meets the same certificate: not retried, and the fix is ca_bundle.
+                reason = cert.verify_message or "certificate verify failed"
+                raise FatalError(
+                    "TLSVerificationFailed",
+                    f"{action} {self.endpoint}: the server certificate is not trusted ({reason}); "
+                    "add its CA with ca_bundle",
+                ) from None
+            raise RetriableError("ConnectionError", f"{action} {self.endpoint}: {type(e).__name__}") from None
         except httpx.TransportError as e:
             raise RetriableError("ConnectionError", f"{action} {self.endpoint}: {type(e).__name__}") from None
         rid = response.headers.get("x-fc-request-id") or response.headers.get("x-acs-request-id")
@@ -249,6 +271,11 @@ class FCClient(_Caller):
 
         return await collect_pages(fetch)
 
+    async def get_function(self, service: str, function: str, *, qualifier: str | None = None) -> FunctionSpec:
+        query = [("qualifier", qualifier)] if qualifier else []
+        answer = await self._call("GetFunction", f"/services/{_seg(service)}/functions/{_seg(function)}", query)
+        return parse_function(answer.body)
+
     async def list_instances(
         self,
         service: str,
@@ -309,6 +336,11 @@ class FC3Client(_Caller):
             return parse_functions(answer.body)
 
         return await collect_pages(fetch)
+
+    async def get_function(self, function: str, *, qualifier: str | None = None) -> FunctionSpec:
+        query = [("qualifier", qualifier)] if qualifier else []
+        answer = await self._call("GetFunction", f"/functions/{_seg(function)}", query)
+        return parse_function(answer.body)
 
     async def list_aliases(self, function: str) -> list[Alias]:
         async def fetch(token: str | None) -> Page[Alias]:

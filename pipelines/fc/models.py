@@ -144,24 +144,24 @@ def parse_services(body: Any) -> Page[Service]:
     return Page(items, _next_token(body))
 
 
+def parse_function(f: Any) -> FunctionSpec:
+    """One function, FC 2.0 or FC 3.0 shape (3.0 nests GPU fields in gpuConfig and has no instanceType)."""
+    name = _name(f, "functionName")
+    gpu = f.get("gpuConfig") if isinstance(f.get("gpuConfig"), dict) else {}
+    return FunctionSpec(
+        name=name,
+        runtime=_opt_str(f, "runtime"),
+        memory_mb=_opt_int(f, "memorySize"),
+        cpu=_opt_float(f, "cpu"),
+        disk_mb=_opt_int(f, "diskSize"),
+        gpu_memory_mb=_opt_int(f, "gpuMemorySize") or _opt_int(gpu, "gpuMemorySize"),
+        instance_type=_opt_str(f, "instanceType") or _opt_str(gpu, "gpuType"),
+        instance_concurrency=_opt_int(f, "instanceConcurrency"),
+    )
+
+
 def parse_functions(body: Any) -> Page[FunctionSpec]:
-    out = []
-    for f in _list(body, "functions"):
-        name = _name(f, "functionName")
-        gpu = f.get("gpuConfig") if isinstance(f.get("gpuConfig"), dict) else {}
-        out.append(
-            FunctionSpec(
-                name=name,
-                runtime=_opt_str(f, "runtime"),
-                memory_mb=_opt_int(f, "memorySize"),
-                cpu=_opt_float(f, "cpu"),
-                disk_mb=_opt_int(f, "diskSize"),
-                gpu_memory_mb=_opt_int(f, "gpuMemorySize") or _opt_int(gpu, "gpuMemorySize"),
-                instance_type=_opt_str(f, "instanceType"),
-                instance_concurrency=_opt_int(f, "instanceConcurrency"),
-            )
-        )
-    return Page(out, _next_token(body))
+    return Page([parse_function(f) for f in _list(body, "functions")], _next_token(body))
 
 
 def parse_aliases(body: Any) -> Page[Alias]:
