@@ -15,11 +15,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.fc.client import default_endpoint
+from pipelines.fc.regions import KNOWN_REGIONS, closest_region
 
 __all__ = ["ConfigError", "NameFilter", "Target", "TargetsFile", "expand_targets", "load_targets", "parse_targets"]
 
 _REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _QUALIFIER = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_ROLE_ARN = re.compile(r"^acs:ram::(?P<account>[0-9]+):role/[A-Za-z0-9._@-]{1,64}$")
+_SESSION_NAME = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
+_BASE_URL = re.compile(r"^https?://[^/\s]+/?$")
 
 QualifierPolicy = Literal["latest", "aliases", "latest_and_aliases"]
 
@@ -46,8 +50,16 @@ class NameFilter(_Strict):
 
 class Target(_Strict):
     account_id: Annotated[str, Field(description="numeric Alibaba Cloud account id (UID)")]
-    regions: list[str]
+    regions: list[str] | Literal["all"] = Field(description="region ids, or `all`: every FC region that answers")
     endpoint: str | None = Field(default=None, description="used verbatim as the base URL; default is public")
+    endpoints: dict[str, str] = Field(default_factory=dict, description="per-region base URL, wins over endpoint")
+    network: Literal["public", "internal"] = Field(
+        default="public", description="internal: the default endpoint is <uid>.<region>-internal.fc.aliyuncs.com"
+    )
+    role_arn: str | None = Field(default=None, description="RAM role assumed from the base identity via STS")
+    role_session_name: str | None = None
+    external_id: str | None = None
+    duration_seconds: int | None = Field(default=None, description="STS session length, 900..43200")
     api_version: Literal["2021-04-06", "2023-03-30"] = "2021-04-06"
     # FC 3.0 ListFunctions also lists FC 2.0 functions (C5): "v3" keeps each function listed once
     # when the same account and region is also a 2021-04-06 target; "all" polls them through 3.0.
@@ -68,14 +80,27 @@ class Target(_Strict):
             raise ValueError("must be the numeric account id (e.g. '1234567890'); quote it in YAML")
         return text
 
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _regions_form(cls, v: object) -> object:
+        if isinstance(v, str) and v != "all":
+            raise ValueError(f"use a list like [{v}] or the word all (every FC region the account answers in)")
+        return v
+
     @field_validator("regions")
     @classmethod
-    def _regions(cls, v: list[str]) -> list[str]:
+    def _regions(cls, v: list[str] | Literal["all"]) -> list[str] | Literal["all"]:
+        if v == "all":
+            return v
         if not v:
             raise ValueError("list at least one region, e.g. [cn-hangzhou]")
         for r in v:
             if not _REGION.match(r):
                 raise ValueError(f"{r!r} is not a region id; use ids like cn-hangzhou or ap-southeast-1")
+            if r not in KNOWN_REGIONS:
+                near = closest_region(r)
+                hint = f"did you mean {near!r}?" if near else "see the README for the list"
+                raise ValueError(f"{r!r} is not a known FC region; {hint}")
         if len(set(v)) != len(v):
             raise ValueError("a region is listed twice; list each once")
         return v
@@ -83,9 +108,51 @@ class Target(_Strict):
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^https?://[^/\s]+/?$", v):
+        if v is not None and not _BASE_URL.match(v):
             raise ValueError("must be a base URL like https://1234567890.cn-hangzhou.fc.aliyuncs.com (no path)")
         return v
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints(cls, v: dict[str, str]) -> dict[str, str]:
+        for region, url in v.items():
+            if not _BASE_URL.match(url):
+                raise ValueError(f"{region}: {url!r} must be a base URL like https://host:port (no path)")
+        return v
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role_arn(cls, v: str | None) -> str | None:
+        if v is not None and not _ROLE_ARN.match(v):
+            raise ValueError(f"{v!r} is not a RAM role ARN; use acs:ram::<account id>:role/<role name>")
+        return v
+
+    @field_validator("role_session_name")
+    @classmethod
+    def _role_session_name(cls, v: str | None) -> str | None:
+        if v is not None and not _SESSION_NAME.match(v):
+            raise ValueError("use 2-64 characters from letters, digits and . @ - _")
+        return v
+
+    @field_validator("duration_seconds")
+    @classmethod
+    def _duration(cls, v: int | None) -> int | None:
+        if v is not None and not 900 <= v <= 43200:
+            raise ValueError(f"{v} is outside STS's range; use 900 to 43200 seconds (the role's maximum)")
+        return v
+
+    @property
+    def region_ids(self) -> tuple[str, ...]:
+        """The regions to read: the list, or every known FC region for ``all``."""
+        return KNOWN_REGIONS if self.regions == "all" else tuple(self.regions)
+
+    def endpoint_for(self, region: str) -> str:
+        """Per-region endpoint, else the verbatim endpoint, else the default for ``network``."""
+        if region in self.endpoints:
+            return self.endpoints[region]
+        if self.endpoint is not None:
+            return self.endpoint
+        return default_endpoint(self.account_id, f"{region}-internal" if self.network == "internal" else region)
 
     @field_validator("qualifiers")
     @classmethod
@@ -97,6 +164,26 @@ class Target(_Strict):
                 if not _QUALIFIER.match(q):
                     raise ValueError(f"{q!r} is not a qualifier; use LATEST, an alias name or a version number")
         return v
+
+    @model_validator(mode="after")
+    def _access_rules(self) -> Target:
+        for region in self.endpoints:
+            if region not in self.region_ids:
+                raise ValueError(f"endpoints: {region!r} is not in this target's regions; add it there or remove it")
+        if self.network == "internal" and self.endpoint is not None:
+            raise ValueError("network: an explicit endpoint is used verbatim; remove `network: internal` or endpoint")
+        if self.role_arn is None:
+            for name in ("role_session_name", "external_id", "duration_seconds"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name} applies only with role_arn; add role_arn or remove {name}")
+        else:
+            match = _ROLE_ARN.match(self.role_arn)
+            if match is not None and match.group("account") != self.account_id:
+                raise ValueError(
+                    f"role_arn: the role is in account {match.group('account')} but the target reads "
+                    f"{self.account_id}; name a role in {self.account_id}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _version_rules(self) -> Target:
@@ -120,7 +207,7 @@ class TargetsFile(_Strict):
             raise ValueError("list at least one target (account_id + regions)")
         seen: set[tuple[str, str, str]] = set()
         for t in v:
-            for r in t.regions:
+            for r in t.region_ids:
                 key = (t.account_id, r, t.api_version)
                 if key in seen:
                     raise ValueError(
@@ -130,7 +217,7 @@ class TargetsFile(_Strict):
                 seen.add(key)
         for t in v:
             if t.api_version == "2023-03-30" and t.fc_version == "all":
-                for r in t.regions:
+                for r in t.region_ids:
                     if (t.account_id, r, "2021-04-06") in seen:
                         raise ValueError(
                             f"account {t.account_id} region {r} is polled through 2021-04-06 and through 2023-03-30 "
@@ -177,14 +264,14 @@ def expand_targets(targets: TargetsFile) -> pd.DataFrame:
     """One row per (account, region, API version) as the poller will see it."""
     rows = []
     for t in targets.targets:
-        for region in t.regions:
+        for region in t.region_ids:
             qualifiers = t.qualifiers if isinstance(t.qualifiers, str) else ",".join(t.qualifiers)
             rows.append(
                 {
                     "account_id": t.account_id,
                     "region": region,
                     "api_version": t.api_version,
-                    "endpoint": t.endpoint or default_endpoint(t.account_id, region),
+                    "endpoint": t.endpoint_for(region),
                     "signature": t.signature,
                     "qualifiers": qualifiers,
                     "services": "" if t.api_version == "2023-03-30" else _describe(t.services),

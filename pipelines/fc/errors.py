@@ -40,6 +40,7 @@ AUTH_CODES = frozenset(
         "InvalidAccessKeyID",
         "AccessDenied",
         "InvalidSecurityToken",
+        "InvalidSecurityToken.Expired",
         "SecurityTokenExpired",
         "RequestTimeTooSkewed",
     }
