@@ -25,11 +25,9 @@ defs = dg.Definitions(
     jobs=[fc_tick_job, fc_inventory_job, dagster_run_retention_job],
     schedules=[build_tick_schedule(), fc_inventory_schedule, dagster_run_retention_schedule, build_history_schedule()],
     resources={
-        "fc": FCResource(
-            targets_file=dg.EnvVar("FCCAP_TARGETS"),
-            access_key_id=dg.EnvVar("ALIBABA_CLOUD_ACCESS_KEY_ID"),
-            access_key_secret=dg.EnvVar("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
-        ),
+        # No explicit keys: the alibabacloud-credentials default chain (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET,
+        # ~/.aliyun/config.json, ECS RAM role, OIDC, credentials URI) supplies the base identity.
+        "fc": FCResource(targets_file=dg.EnvVar("FCCAP_TARGETS")),
         "store": StoreResource(root=dg.EnvVar("FCCAP_STORE")),
     },
 )
