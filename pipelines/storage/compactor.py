@@ -117,7 +117,9 @@ def _consumed(current: Path | None) -> set[tuple[str, int, int]]:
 
 def _stamp_of(path: Path, table: str) -> datetime:
     stamp = path.stem.removeprefix(RAW_PREFIX[table])
-    return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    # Ticks are named to the second; inventory refreshes to the microsecond (store.py).
+    fmt = "%Y%m%dT%H%M%S%fZ" if len(stamp) > len("20261203T120000Z") else "%Y%m%dT%H%M%SZ"
+    return datetime.strptime(stamp, fmt).replace(tzinfo=UTC)
 
 
 def conform(data: pa.Table, table: str) -> pa.Table:

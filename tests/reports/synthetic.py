@@ -44,7 +44,9 @@ def ticks(start: datetime, hours: int, every_min: int) -> list[datetime]:
     return [start + timedelta(minutes=m) for m in range(0, hours * 60, every_min)]
 
 
-def write_history(root: Path, at_ticks: list[datetime], *, fail_at: datetime | None = None) -> ParquetStore:
+def write_history(
+    root: Path, at_ticks: list[datetime], *, fail_at: datetime | None = None, interval_s: int | None = None
+) -> ParquetStore:
     store = ParquetStore(root)
     inventory = pd.DataFrame(
         [
@@ -71,7 +73,7 @@ def write_history(root: Path, at_ticks: list[datetime], *, fail_at: datetime | N
         at_ticks[0] - timedelta(minutes=5),
         table_from_frame(inventory[SCHEMAS["functions"].names], "functions").to_pandas(types_mapper=pd.ArrowDtype),
     )
-    interval = int((at_ticks[1] - at_ticks[0]).total_seconds()) if len(at_ticks) > 1 else 60
+    interval = interval_s or (int((at_ticks[1] - at_ticks[0]).total_seconds()) if len(at_ticks) > 1 else 60)
     for at in at_ticks:
         outcomes = []
         for k, (svc, fn, *_) in enumerate(FUNCTIONS):
