@@ -16,12 +16,13 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from pipelines.definitions import defs
 from pipelines.emulator import EmulatorServer, ManualClock, World, create_app, default_scenario
 from pipelines.output import render
 from pipelines.sqlrun import connect, load_sql, run_report, write_catalog
 
 __all__ = ["run_demo"]
+
+Say = Callable[[str], None]
 
 # The demo prints one line per run; the full event log stays in DAGSTER_HOME for the UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -33,14 +34,72 @@ def _start(now: datetime) -> datetime:
     return day - timedelta(days=1) + timedelta(hours=6)
 
 
-def run_demo(data_dir: Path, ticks: int, every: timedelta, say: Callable[[str], None]) -> None:
-    data_dir = data_dir.resolve()
-    store_root = data_dir / "store"
-    dagster_home = data_dir / "dagster"
+def _definitions() -> dg.Definitions:
+    # Imported only after the demo's environment is set: alibabacloud-credentials reads
+    # ALIBABA_CLOUD_* when it is first imported, and the definitions import it.
+    from pipelines.definitions import defs  # noqa: PLC0415
+
+    return defs
+
+
+def _prepare_home(dagster_home: Path) -> None:
     dagster_home.mkdir(parents=True, exist_ok=True)
     instance_yaml = dagster_home / "dagster.yaml"
     if not instance_yaml.exists():
         instance_yaml.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+
+
+def _run_ticks(
+    instance: dg.DagsterInstance, clock: ManualClock, start: datetime, ticks: int, every: timedelta, say: Say
+) -> None:
+    """Evaluate the real tick schedule at each simulated time and execute the run it asks for."""
+    defs = _definitions()
+    schedule = defs.resolve_schedule_def("fc_tick_schedule")
+    tick_job = defs.resolve_job_def("fc_tick_job")
+    for n in range(ticks):
+        at = start + n * every
+        clock.set(at)
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+        [request] = schedule.evaluate_tick(context).run_requests or []
+        config = {**request.run_config, **QUIET}
+        tick_config = config["ops"]["fc_instance_snapshots"]["config"]
+        tick_config["interval_s"] = int(every.total_seconds())
+        tick_config["max_lag_s"] = None  # a simulated morning: the emulator's clock is set to each tick
+        result = tick_job.execute_in_process(run_config=config, tags=request.tags, instance=instance)
+        meta = result.asset_materializations_for_node("fc_instance_snapshots")[0].metadata
+        say(
+            f"tick {at:%Y-%m-%d %H:%M}Z run {result.run_id[:8]}: {meta['polls'].value} polls, "
+            f"{meta['ok'].value} ok, {meta['failed'].value} failed, {meta['instances_seen'].value} instances"
+        )
+
+
+def _report(store_root: Path, catalog: Path, start: datetime, until: datetime, say: Say) -> None:
+    report = run_report(store_root, "capacity-hourly", {"since": start, "until": until})
+    with connect(store_root) as con:
+        summary = con.execute(load_sql("demo_summary"), {"since": start, "until": until}).df()
+    say("")
+    say(
+        f"capacity per service and hour ({len(report)} function-hour rows in capacity-hourly; "
+        "sum_instances = instances summed over the hour's polls, max_per_poll = the largest single reading):"
+    )
+    say(render(summary, "table"))
+    say("")
+    say(f"data:    {store_root}  (polls/, instances/, functions/ as Parquet, dt= partitions)")
+    say(f"catalog: {catalog}  (views only)")
+    say("query it:")
+    say(f"  .venv/bin/fccap report capacity-hourly --since {start:%Y-%m-%dT%H:%M}Z --function <name>")
+    say('  .venv/bin/fccap sql "select function_name, max(instance_count) from polls group by all order by 2 desc"')
+    say(f"  duckdb -cmd \"set file_search_path='{store_root}'; set timezone='UTC'\" {catalog}")
+    say("")
+    say("tick_at is each tick's simulated time (the emulator's clock was set to it); observed_at is the real")
+    say("time the answer arrived. Re-running the demo replaces these same ticks.")
+
+
+def run_demo(data_dir: Path, ticks: int, every: timedelta, say: Say) -> None:
+    data_dir = data_dir.resolve()
+    store_root = data_dir / "store"
+    dagster_home = data_dir / "dagster"
+    _prepare_home(dagster_home)
     targets_path = data_dir / "demo-targets.yaml"
     scenario = default_scenario()
     account = scenario.accounts[0]
@@ -50,7 +109,10 @@ def run_demo(data_dir: Path, ticks: int, every: timedelta, say: Callable[[str], 
     began = time.perf_counter()
 
     with EmulatorServer(create_app(World(scenario), clock)) as server:
-        say(f"emulator: {server.url} (account {account.account_id}, {len(scenario.services)} services)")
+        say(
+            f"emulator: {server.url} (account {account.account_id}, {len(scenario.services)} FC 2.0 services, "
+            f"{len(scenario.functions_v3)} FC 3.0 functions)"
+        )
         # A mixed deployment: the FC 2.0 services and the FC 3.0 functions of one account, side by side.
         base = {"account_id": account.account_id, "regions": account.regions[:1], "endpoint": server.url}
         targets = {"targets": [base, {**base, "api_version": "2023-03-30"}]}
@@ -62,48 +124,17 @@ def run_demo(data_dir: Path, ticks: int, every: timedelta, say: Callable[[str], 
                 "FCCAP_STORE": str(store_root),
                 "ALIBABA_CLOUD_ACCESS_KEY_ID": key.access_key_id,
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET": key.access_key_secret,
+                # Never let the credentials chain reach for an ECS metadata service from a demo.
+                "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
             }
         )
         instance = dg.DagsterInstance.get()
-        inventory = defs.resolve_job_def("fc_inventory_job").execute_in_process(instance=instance, run_config=QUIET)
+        inventory = (
+            _definitions().resolve_job_def("fc_inventory_job").execute_in_process(instance=instance, run_config=QUIET)
+        )
         say(f"inventory run {inventory.run_id[:8]}: {'ok' if inventory.success else 'FAILED'}")
-        schedule = defs.resolve_schedule_def("fc_tick_schedule")
-        tick_job = defs.resolve_job_def("fc_tick_job")
-        for n in range(ticks):
-            at = start + n * every
-            clock.set(at)
-            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
-            [request] = schedule.evaluate_tick(context).run_requests or []
-            config = {**request.run_config, **QUIET}
-            tick_config = config["ops"]["fc_instance_snapshots"]["config"]
-            tick_config["interval_s"] = int(every.total_seconds())
-            tick_config["max_lag_s"] = None  # a simulated morning: the emulator's clock is set to each tick
-            result = tick_job.execute_in_process(run_config=config, tags=request.tags, instance=instance)
-            meta = result.asset_materializations_for_node("fc_instance_snapshots")[0].metadata
-            say(
-                f"tick {at:%Y-%m-%d %H:%M}Z run {result.run_id[:8]}: {meta['polls'].value} polls, "
-                f"{meta['ok'].value} ok, {meta['failed'].value} failed, {meta['instances_seen'].value} instances"
-            )
+        _run_ticks(instance, clock, start, ticks, every, say)
 
-    until = start + ticks * every
-    report = run_report(store_root, "capacity-hourly", {"since": start, "until": until})
-    with connect(store_root) as con:
-        summary = con.execute(load_sql("demo_summary"), {"since": start, "until": until}).df()
     catalog = write_catalog(store_root, data_dir / "catalog.duckdb")
-    say("")
-    say(
-        f"capacity per service and hour ({len(report)} function-hour rows in capacity-hourly; "
-        "sum_instances = instances summed over the hour's polls, max_per_poll = the largest single reading):"
-    )
-    say(render(summary, "table"))
-    say("")
     say(f"done in {time.perf_counter() - began:.1f} s: 1 inventory + {ticks} tick runs in {dagster_home}")
-    say(f"data:    {store_root}  (polls/, instances/, functions/ as Parquet, dt= partitions)")
-    say(f"catalog: {catalog}  (views only)")
-    say("query it:")
-    say(f"  .venv/bin/fccap report capacity-hourly --since {start:%Y-%m-%dT%H:%M}Z --function <name>")
-    say('  .venv/bin/fccap sql "select function_name, max(instance_count) from polls group by all order by 2 desc"')
-    say(f"  duckdb -cmd \"set file_search_path='{store_root}'; set timezone='UTC'\" {catalog}")
-    say("")
-    say("tick_at is each tick's simulated time (the emulator's clock was set to it); observed_at is the real")
-    say("time the answer arrived. Re-running the demo replaces these same ticks.")
+    _report(store_root, catalog, start, start + ticks * every, say)
