@@ -193,6 +193,43 @@ def sql(statement: str, store: Path, fmt: str) -> None:
     click.echo(render(frame, fmt))
 
 
+@cli.command()
+@click.option("--since", "since", required=True, type=_Time(), help="first UTC day to compact")
+@click.option("--until", "until", required=True, type=_Time(), help="end (exclusive): compacts days before it")
+@click.option(
+    "--raw-retention-s",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="keep superseded files this long for in-flight readers",
+)
+@_data_option
+def compact(since: datetime, until: datetime, raw_retention_s: float, store: Path) -> None:
+    """Compact closed UTC days [--since, --until) outside Dagster (same code as the fc_history asset)."""
+    from pipelines.storage.compactor import compact_day  # noqa: PLC0415 - only this command needs it
+
+    first, end = since.date(), until.date()
+    today = datetime.now(UTC).date()
+    if end > today:
+        raise click.BadParameter(f"only closed days can be compacted; use --until {today.isoformat()} or earlier")
+    days = [first + timedelta(days=i) for i in range((end - first).days)]
+    if not days:
+        raise click.BadParameter("--since must be a day before --until", param_hint="--since/--until")
+    totals = {"compacted": 0, "rows": 0, "removed": 0}
+    with click.progressbar(
+        days, label="compacting", item_show_func=lambda d: d and d.isoformat(), file=sys.stderr
+    ) as bar:
+        for day in bar:
+            done, swept = compact_day(store, day, raw_retention_s=raw_retention_s)
+            totals["compacted"] += sum(c.action == "compacted" for c in done)
+            totals["rows"] += sum(c.rows for c in done if c.action == "compacted")
+            totals["removed"] += len(swept.removed)
+    click.echo(
+        f"{len(days)} days: {totals['compacted']} table-days compacted ({totals['rows']} rows), "
+        f"{totals['removed']} superseded files removed"
+    )
+
+
 @cli.group()
 def targets() -> None:
     """Targets files."""

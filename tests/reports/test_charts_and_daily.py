@@ -228,3 +228,21 @@ def test_cli_list_needs_no_store(fccap: Callable[..., Ran]) -> None:
     assert names == sorted(REPORTS)
     cost = next(line for line in lines if line.startswith("cost-daily"))
     assert "--function --prices" in cost
+
+
+def test_cli_compact_compacts_each_closed_day_once(tmp_path: Path, fccap: Callable[..., Ran]) -> None:
+    root = tmp_path / "store"
+    write_history(root, ticks(datetime(2026, 12, 1, 22, 0, tzinfo=UTC), 4, 30))  # 4 ticks on each of two days
+    before = run_report(root, "capacity-hourly", {})
+    args = ["compact", "--store", str(root), "--since", "2026-12-01", "--until", "2026-12-03", "--raw-retention-s", "0"]
+    out = fccap(*args)
+    assert out.returncode == 0, out.stderr
+    n = len(FUNCTIONS)
+    # polls: 8 ticks x n; instances: the counts; functions: one refresh of n; files: 8 + 8 ticks + 1 inventory.
+    rows = 8 * n + sum(count(k, t) for t in ticks(datetime(2026, 12, 1, 22, 0, tzinfo=UTC), 4, 30) for k in range(n))
+    assert out.stdout.strip() == f"2 days: 5 table-days compacted ({rows + n} rows), 17 superseded files removed"
+    for day in ("2026-12-01", "2026-12-02"):
+        assert sorted(p.name for p in (root / "polls" / f"dt={day}").iterdir()) == ["compacted-g000001.parquet"]
+    pd.testing.assert_frame_equal(run_report(root, "capacity-hourly", {}), before)
+    again = fccap(*args)
+    assert again.stdout.strip() == "2 days: 0 table-days compacted (0 rows), 0 superseded files removed"
