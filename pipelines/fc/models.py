@@ -190,8 +190,13 @@ def parse_instances(body: Any) -> list[Instance]:
     if not isinstance(body, dict) or "instances" not in body:
         raise _malformed("answer has no instances list")
     out = []
+    seen: set[str] = set()
     for i in _list(body, "instances"):
         instance_id = _name(i, "instanceId")
+        if instance_id in seen:
+            # One instance listed twice is still one instance: never count it twice.
+            continue
+        seen.add(instance_id)
         version = i.get("versionId", "0")
         if isinstance(version, bool) or not isinstance(version, str | int):
             raise _malformed("versionId is not a string or number")
