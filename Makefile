@@ -29,8 +29,8 @@ setup: $(VENV)/.synced  ## create .venv from uv.lock
 demo: setup  ## emulator + Dagster tick runs + capacity report
 	$(BIN)/fccap demo
 
-test: setup  ## the whole test suite
-	$(BIN)/pytest
+test: setup  ## the whole test suite, in a zone far from UTC (tests/cli/test_time_zones.py compares both)
+	TZ=Asia/Shanghai $(BIN)/pytest
 
 check: setup  ## lint, format and type checks
 	$(BIN)/ruff check .
