@@ -46,7 +46,7 @@ def _prepare_home(dagster_home: Path) -> None:
     dagster_home.mkdir(parents=True, exist_ok=True)
     instance_yaml = dagster_home / "dagster.yaml"
     if not instance_yaml.exists():
-        instance_yaml.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        instance_yaml.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n", encoding="utf-8")
 
 
 def _run_ticks(
