@@ -98,7 +98,9 @@ def test_sql_table_output_counts_zero_readings(store: Path) -> None:
             "--since must be before --until",
             id="since-after-until",
         ),
-        pytest.param(["report", "capacity-daily"], "'capacity-daily' is not one of 'capacity-hourly'", id="unknown-report"),
+        pytest.param(
+            ["report", "capacity-daily"], "'capacity-daily' is not one of 'capacity-hourly'", id="unknown-report"
+        ),
         pytest.param(["report", "capacity-hourly", "--since", "yesterday"], "is not a date or time", id="bad-time"),
     ],
 )
