@@ -189,7 +189,7 @@ class _Caller:
         except httpx.ConnectError as e:
             if (cert := _cert_error(e)) is not None:
                 # Another attempt meets the same certificate: not retried, and the fix is ca_bundle.
-                reason = cert.verify_message or "certificate verify failed"
+                reason = getattr(cert, "verify_message", None) or "certificate verify failed"
                 raise FatalError(
                     "TLSVerificationFailed",
                     f"{action} {self.endpoint}: the server certificate is not trusted ({reason}); "
