@@ -16,7 +16,9 @@ only from timestamps, never from service or function names.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +35,8 @@ from pipelines.storage.schemas import SCHEMA_VERSION, SCHEMAS
 __all__ = ["ParquetStore", "WrittenFile", "table_from_frame"]
 
 SEED_DT = "1970-01-01"
+# A temporary file this old has no live writer (a tick writes in well under a second).
+LEFTOVER_AGE_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -68,11 +72,22 @@ class ParquetStore:
     def write_tick(self, tick_at: datetime, polls: pd.DataFrame, instances: pd.DataFrame) -> list[WrittenFile]:
         """Write one tick; instances first, so a poll row never points at instances still missing."""
         self.ensure()
+        self._clean_leftovers(tick_at)
         name = f"tick-{_stamp(tick_at)}.parquet"
         return [
             self._write("instances", tick_at, name, instances),
             self._write("polls", tick_at, name, polls),
         ]
+
+    def _clean_leftovers(self, at: datetime) -> None:
+        """Remove temporary files a killed writer left in this tick's day (older days: the compactor)."""
+        dt = at.astimezone(UTC).date().isoformat()
+        cutoff = time.time() - LEFTOVER_AGE_S
+        for table in ("instances", "polls"):
+            for tmp in (self.root / table / f"dt={dt}").glob(".*.tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    if tmp.stat().st_mtime <= cutoff:
+                        tmp.unlink()
 
     def write_inventory(self, refreshed_at: datetime, functions: pd.DataFrame) -> WrittenFile:
         self.ensure()
