@@ -56,6 +56,10 @@ def fc_inventory(context: dg.AssetExecutionContext, fc: FCResource, store: Store
         "polls_per_tick": polls_per_tick,
         "qualifiers": dg.MetadataValue.json(dict(Counter(q for r in rows for q in r.qualifiers))),
         "discovery_failures": len(failures),
+        # `regions: all`: regions that refused or were unreachable, which is not a failure.
+        "skipped_regions": dg.MetadataValue.json(
+            [{"account_id": k.account_id, "region": k.region, "code": k.code} for k in inventory.skipped]
+        ),
         "duration_s": round(time.perf_counter() - started, 3),
         "path": dg.MetadataValue.path(str(written.path)),
     }
