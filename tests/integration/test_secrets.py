@@ -12,6 +12,7 @@ from assets.snapshots import fc_instance_snapshots
 from pipelines.emulator import AccessKey, AccountSpec, EmulatorServer, ManualClock, Scenario, World, create_app
 from pipelines.emulator import default_scenario as base_scenario
 from pipelines.resources import FCResource, StoreResource
+from pipelines.sqlrun import REPORTS, run_report
 from tests.integration.conftest import write_targets
 
 AK = "fccap-test-ak-7f3a"
@@ -31,6 +32,8 @@ def _everything(result: dg.ExecuteInProcessResult, store: Path, caplog: pytest.L
     for path in store.rglob("*"):
         if path.is_file():
             parts.append(path.read_bytes().decode("latin-1"))
+    for name in REPORTS:
+        parts.append(run_report(store, name, {}).to_csv())
     return "\n".join(parts)
 
 
