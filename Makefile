@@ -14,7 +14,7 @@ DEV_ENV := DAGSTER_HOME=$(CURDIR)/data/dev/dagster FCCAP_TARGETS=pipelines/emula
 	FCCAP_STORE=data/dev/store ALIBABA_CLOUD_ACCESS_KEY_ID=fccap-emulator-ak \
 	ALIBABA_CLOUD_ACCESS_KEY_SECRET=fccap-emulator-secret
 
-.PHONY: setup demo test check dev clean
+.PHONY: setup demo test check bench dev clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -36,6 +36,9 @@ check: setup  ## lint, format and type checks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pyright
+
+bench: setup  ## performance figures vs targets and same-run baselines, 127.0.0.1 only (BENCH_JSON=path also writes JSON)
+	$(BIN)/python -m pipelines.bench
 
 dev: setup  ## emulator + `dagster dev` (UI on http://127.0.0.1:3000)
 	mkdir -p data/dev/dagster data/dev/store

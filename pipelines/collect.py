@@ -15,9 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+import aiohttp
 import certifi
 import httpx
+import yarl
 from aiolimiter import AsyncLimiter
+from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import AiohttpResponseStream, map_aiohttp_exceptions
 
 from pipelines.config import Target, TargetsFile
 from pipelines.fc.client import API_VERSION, API_VERSION_3, FC3Client, FCClient, RetryPolicy
@@ -141,6 +145,45 @@ def _verify(ca_bundle: str | None) -> ssl.SSLContext | bool:
     return context
 
 
+class _Transport(AiohttpTransport):
+    """httpx-aiohttp with two fixes: the URL goes out exactly as httpx encoded (and we signed) it,
+    where aiohttp would requote it; a refused connection or an untrusted certificate is a
+    ConnectError, where httpx-aiohttp maps every aiohttp connection error to ConnectTimeout."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        timeout = request.extensions.get("timeout", {})
+        try:
+            with map_aiohttp_exceptions():
+                response = await self.client.request(
+                    request.method,
+                    yarl.URL(str(request.url), encoded=True),
+                    headers=request.headers,
+                    data=request.content or None,
+                    allow_redirects=False,
+                    auto_decompress=False,
+                    compress=False,
+                    timeout=aiohttp.ClientTimeout(
+                        sock_connect=timeout.get("connect"), sock_read=timeout.get("read"), connect=timeout.get("pool")
+                    ),
+                ).__aenter__()
+        except httpx.ConnectTimeout as e:
+            cause = e.__cause__
+            if isinstance(cause, aiohttp.ClientConnectorError):
+                raise httpx.ConnectError(str(e), request=request) from cause
+            if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, asyncio.TimeoutError):
+                raise httpx.ReadError(str(e), request=request) from cause
+            raise
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=AiohttpResponseStream(response),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+
+
 @asynccontextmanager
 async def open_session(
     targets: TargetsFile,
@@ -159,7 +202,10 @@ async def open_session(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     # The pool never waits longer than a request may take: the semaphore keeps it from filling.
     timeout = httpx.Timeout(timeout_s, pool=timeout_s)
-    async with httpx.AsyncClient(limits=limits, timeout=timeout, verify=_verify(ca_bundle)) as http:
+    # aiohttp's pool under the httpx API: httpcore's pool was CPU-bound at c64 (make bench: 200 s vs
+    # 7.8 s ideal for 10,000 polls at 50 ms). Verification stays on; the transport owns TLS and limits.
+    transport = _Transport(verify=_verify(ca_bundle), limits=limits, trust_env=False)
+    async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:
         clients: dict[TargetKey, FCClient | FC3Client] = {}
         by_key: dict[TargetKey, Target] = {}
         # One budget per (account, region), shared by both API versions there; the strictest wins.
