@@ -4,6 +4,7 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 
 import dagster as dg
+import httpx
 import numpy as np
 import pytest
 import yaml
@@ -192,3 +193,12 @@ def test_invalid_targets_file_fails_the_run_with_one_clear_message(emulated: Emu
         "targets[0].account_id: must be the numeric account id (e.g. '1234567890'); quote it in YAML"
     )
     assert error.cause is None  # a config error is a message, not a traceback chain
+
+
+def test_a_tick_makes_one_list_instances_call_per_poll_and_nothing_else(emulated: Emulated) -> None:
+    dg.materialize(ASSETS, selection=[fc_inventory], resources=emulated.resources())
+    httpx.delete(f"{emulated.url}/_emulator/stats").raise_for_status()
+    result = _tick(emulated, T0)
+    polls = result.asset_materializations_for_node("fc_instance_snapshots")[0].metadata["polls"].value
+    stats = httpx.get(f"{emulated.url}/_emulator/stats").json()
+    assert stats["requests"] == {"ListInstances": polls}
