@@ -207,6 +207,9 @@ class _Caller:
         err = parse_error_body(body if body is not _INVALID else None)
         code = err.code if err else f"HTTP{response.status_code}"
         message = err.message if err else f"{action}: HTTP {response.status_code} with no FC error body"
+        if code == "AccessDenied":
+            # Name the permission to grant: the RAM action is the API action we called.
+            message = f"{message} (this identity needs RAM action fc:{action})"
         error = classify(response.status_code, code, message, rid or (err.request_id if err else None))
         error.retry_after_s = _retry_after(response.headers)
         raise error

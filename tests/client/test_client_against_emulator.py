@@ -177,6 +177,8 @@ def test_one_bad_answer_is_that_polls_failure_only(body: bytes, status: int, cod
     assert [o.target.function_name for o in outcomes] == ["f0000", "f0001", "f0002", "f0003"]
     bad = outcomes[2]
     assert not bad.ok and bad.error is not None and bad.error.code == code
+    if code == "AccessDenied":
+        assert bad.error.message.endswith("(this identity needs RAM action fc:ListInstances)")
     assert bad.attempts == (2 if status == 503 else 1)  # only the retriable branch is retried
     for good in outcomes[:2] + outcomes[3:]:
         assert good.ok and len(good.instances) == 4
