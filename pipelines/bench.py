@@ -111,9 +111,10 @@ def tick_worker(endpoint: str, store: str, inventory: str) -> dict[str, Any]:
     from pipelines.normalise import instances_frame, inventory_rows, polls_frame  # noqa: PLC0415
     from pipelines.storage.store import ParquetStore  # noqa: PLC0415
 
-    targets = parse_targets(
-        {"targets": [{"account_id": ACCT, "regions": [REGION], "endpoint": endpoint, "qualifiers": "latest"}]}
-    )
+    # The default 50 requests/s per (account, region) would cap the tick at 200 s: lift it to measure the client.
+    target = {"account_id": ACCT, "regions": [REGION], "endpoint": endpoint, "qualifiers": "latest"}
+    target["rate_limit"] = 10_000
+    targets = parse_targets({"targets": [target]})
     functions = ParquetStore(inventory).latest_inventory()
     assert functions is not None
     rows = inventory_rows(functions)
@@ -151,9 +152,10 @@ def inventory_worker(endpoint: str, inventory: str) -> dict[str, Any]:
     from pipelines.normalise import functions_frame  # noqa: PLC0415
     from pipelines.storage.store import ParquetStore  # noqa: PLC0415
 
-    targets = parse_targets(
-        {"targets": [{"account_id": ACCT, "regions": [REGION], "endpoint": endpoint, "qualifiers": "latest"}]}
-    )
+    # The default 50 requests/s per (account, region) would cap the tick at 200 s: lift it to measure the client.
+    target = {"account_id": ACCT, "regions": [REGION], "endpoint": endpoint, "qualifiers": "latest"}
+    target["rate_limit"] = 10_000
+    targets = parse_targets({"targets": [target]})
     keys = Credentials(AK, SK)
 
     async def run() -> Any:
