@@ -69,7 +69,7 @@ class Target(_Strict):
     functions: NameFilter = Field(default_factory=NameFilter)
     qualifiers: QualifierPolicy | list[str] = "latest_and_aliases"
     rate_limit: float = Field(
-        default=50.0, gt=0, le=10_000, description="requests per second per (account, region), retries included"
+        default=500.0, gt=0, le=10_000, description="requests per second per (account, region), retries included"
     )
 
     @field_validator("account_id", mode="before")
