@@ -373,7 +373,7 @@ def _timed(con: Any, sql: str, params: dict[str, Any], runs: int) -> tuple[float
     times, rows = [], 0
     for _ in range(runs):
         t0 = time.perf_counter()
-        rows = con.execute(sql, params).fetch_arrow_table().num_rows
+        rows = con.sql(sql, params=params).to_arrow_table().num_rows
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000, rows
 
