@@ -12,10 +12,10 @@ import logging
 import ssl
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -56,6 +56,7 @@ API_VERSION = "2021-04-06"
 API_VERSION_3 = "2023-03-30"
 LIST_PAGE_SIZE = 100  # the documented maximum for the paged list APIs
 Scheme = Literal["acs3", "fc"]
+T = TypeVar("T")
 
 
 def default_endpoint(account_id: str, region: str) -> str:
@@ -214,6 +215,17 @@ class _Caller:
         error.retry_after_s = _retry_after(response.headers)
         raise error
 
+    async def _list_all(
+        self, action: str, path: str, parse: Callable[[Any], Page[T]], extra: Sequence[tuple[str, str]] = ()
+    ) -> list[T]:
+        """Every page of a nextToken-paged list call, at the documented maximum page size."""
+
+        async def fetch(token: str | None) -> Page[T]:
+            answer = await self._call(action, path, [*_paged(token), *extra])
+            return parse(answer.body)
+
+        return await collect_pages(fetch)
+
     async def _instances(self, path: str, query: list[tuple[str, str]]) -> InstancesAnswer:
         answer = await self._call("ListInstances", path, query)
         return InstancesAnswer(
@@ -254,25 +266,13 @@ class FCClient(_Caller):
         )
 
     async def list_services(self) -> list[Service]:
-        async def fetch(token: str | None) -> Page[Service]:
-            answer = await self._call("ListServices", "/services", _paged(token))
-            return parse_services(answer.body)
-
-        return await collect_pages(fetch)
+        return await self._list_all("ListServices", "/services", parse_services)
 
     async def list_functions(self, service: str) -> list[FunctionSpec]:
-        async def fetch(token: str | None) -> Page[FunctionSpec]:
-            answer = await self._call("ListFunctions", f"/services/{_seg(service)}/functions", _paged(token))
-            return parse_functions(answer.body)
-
-        return await collect_pages(fetch)
+        return await self._list_all("ListFunctions", f"/services/{_seg(service)}/functions", parse_functions)
 
     async def list_aliases(self, service: str) -> list[Alias]:
-        async def fetch(token: str | None) -> Page[Alias]:
-            answer = await self._call("ListAliases", f"/services/{_seg(service)}/aliases", _paged(token))
-            return parse_aliases(answer.body)
-
-        return await collect_pages(fetch)
+        return await self._list_all("ListAliases", f"/services/{_seg(service)}/aliases", parse_aliases)
 
     async def get_function(self, service: str, function: str, *, qualifier: str | None = None) -> FunctionSpec:
         query = [("qualifier", qualifier)] if qualifier else []
@@ -330,15 +330,8 @@ class FC3Client(_Caller):
 
     async def list_functions(self, *, fc_version: str | None = "v3") -> list[FunctionSpec]:
         """``fc_version`` v3 lists only FC 3.0 functions, so a 2.0 function is not listed twice (C5)."""
-
-        async def fetch(token: str | None) -> Page[FunctionSpec]:
-            query = _paged(token)
-            if fc_version:
-                query.append(("fcVersion", fc_version))
-            answer = await self._call("ListFunctions", "/functions", query)
-            return parse_functions(answer.body)
-
-        return await collect_pages(fetch)
+        extra = [("fcVersion", fc_version)] if fc_version else []
+        return await self._list_all("ListFunctions", "/functions", parse_functions, extra)
 
     async def get_function(self, function: str, *, qualifier: str | None = None) -> FunctionSpec:
         query = [("qualifier", qualifier)] if qualifier else []
@@ -346,11 +339,7 @@ class FC3Client(_Caller):
         return parse_function(answer.body)
 
     async def list_aliases(self, function: str) -> list[Alias]:
-        async def fetch(token: str | None) -> Page[Alias]:
-            answer = await self._call("ListAliases", f"/functions/{_seg(function)}/aliases", _paged(token))
-            return parse_aliases(answer.body)
-
-        return await collect_pages(fetch)
+        return await self._list_all("ListAliases", f"/functions/{_seg(function)}/aliases", parse_aliases)
 
     async def list_instances(
         self,
