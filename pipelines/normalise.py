@@ -22,22 +22,29 @@ def _frame(records: list[dict[str, Any]], schema: pa.Schema) -> pd.DataFrame:
     return pa.Table.from_pylist(records, schema=schema).to_pandas(types_mapper=pd.ArrowDtype)
 
 
+def _poll_identity(o: PollOutcome, tick_at: datetime) -> dict[str, Any]:
+    """The columns every row of one poll shares, in schema order."""
+    t = o.target
+    return {
+        "tick_at": tick_at,
+        "observed_at": o.observed_at,
+        "account_id": t.account_id,
+        "region": t.region,
+        "api_version": t.api_version,
+        "service_name": t.service_name,
+        "function_name": t.function_name,
+        "qualifier": t.qualifier,
+    }
+
+
 def polls_frame(
     outcomes: Iterable[PollOutcome], tick_at: datetime, interval_s: int, secrets: Sequence[str | None] = ()
 ) -> pd.DataFrame:
     records = []
     for o in outcomes:
-        t = o.target
         records.append(
             {
-                "tick_at": tick_at,
-                "observed_at": o.observed_at,
-                "account_id": t.account_id,
-                "region": t.region,
-                "api_version": t.api_version,
-                "service_name": t.service_name,
-                "function_name": t.function_name,
-                "qualifier": t.qualifier,
+                **_poll_identity(o, tick_at),
                 "status": "ok" if o.error is None else "error",
                 "instance_count": len(o.instances) if o.error is None else None,
                 "error_code": o.error.code if o.error else None,
@@ -57,18 +64,11 @@ def instances_frame(outcomes: Iterable[PollOutcome], tick_at: datetime) -> pd.Da
     for o in outcomes:
         if o.error is not None:
             continue
-        t = o.target
+        identity = _poll_identity(o, tick_at)
         for i in o.instances:
             records.append(
                 {
-                    "tick_at": tick_at,
-                    "observed_at": o.observed_at,
-                    "account_id": t.account_id,
-                    "region": t.region,
-                    "api_version": t.api_version,
-                    "service_name": t.service_name,
-                    "function_name": t.function_name,
-                    "qualifier": t.qualifier,
+                    **identity,
                     "instance_id": i.instance_id,
                     "version_id": i.version_id,
                     "status": i.status,
