@@ -181,7 +181,11 @@ def _compact_table(root: Path, table: str, day: str) -> TableCompaction:
         # A raw file of a tick the generation already holds is a re-run: its rows replace the old ones.
         keep = pc.invert(pc.is_in(base.column(key), value_set=pa.array(replaced, type=SCHEMAS[table].field(key).type)))
         parts.insert(0, base.filter(keep))
-    merged = pa.concat_tables(parts).sort_by([(c, "ascending") for c in SORT_KEYS[table]])
+    # One contiguous table, then one permutation: sorting thousands of small chunks in place
+    # costs several times the data in temporary buffers.
+    merged = pa.concat_tables(parts).combine_chunks()
+    del parts
+    merged = merged.take(pc.sort_indices(merged, sort_keys=[(c, "ascending") for c in SORT_KEYS[table]]))
     merged = merged.replace_schema_metadata(
         {"fccap.schema_version": SCHEMA_VERSION, _CONSUMED_KEY.decode(): json.dumps(fingerprints)}
     )
