@@ -311,7 +311,7 @@ def emulator(
     app = create_app(World(world_scenario), clock, faults=fault_specs)
     server = EmulatorServer(app, host=host, port=port)
     server.start()
-    click.echo(f"FC emulator (API 2021-04-06) at {server.url}")
+    click.echo(f"FC emulator (APIs 2021-04-06, legacy 2016-08-15, 2023-03-30) at {server.url}")
     for account in world_scenario.accounts:
         for key in account.access_keys:
             click.echo(

@@ -89,7 +89,7 @@ def _report(store_root: Path, catalog: Path, start: datetime, until: datetime, s
     say("query it:")
     say(f"  .venv/bin/fccap report capacity-hourly --since {start:%Y-%m-%dT%H:%M}Z --function <name>")
     say('  .venv/bin/fccap sql "select function_name, max(instance_count) from polls group by all order by 2 desc"')
-    say(f"  duckdb -cmd \"set file_search_path='{store_root}'; set timezone='UTC'\" {catalog}")
+    say(f"  duckdb -readonly -cmd \"set file_search_path='{store_root}'; set timezone='UTC'\" {catalog}")
     say("")
     say("tick_at is each tick's simulated time (the emulator's clock was set to it); observed_at is the real")
     say("time the answer arrived. Re-running the demo replaces these same ticks.")

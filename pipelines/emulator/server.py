@@ -51,8 +51,15 @@ class EmulatorServer:
         sock.bind((self._host, self._port))
         port = sock.getsockname()[1]
         # No websockets and no lifespan: nothing here needs them and their imports warn on some versions.
+        # A bounded graceful shutdown: a client that keeps a connection open must not hold stop().
         config = uvicorn.Config(
-            self._app, log_level="warning", access_log=False, lifespan="off", ws="none", **self._ssl
+            self._app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=1,
+            **self._ssl,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="fc-emulator", daemon=True)
