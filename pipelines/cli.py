@@ -114,7 +114,7 @@ def _list_reports(ctx: click.Context, _param: click.Parameter, value: bool) -> N
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="price table CSV for cost-daily (default sql/prices.csv: example list prices)",
 )
-@click.option("--top", default=8, show_default=True, type=click.IntRange(1, 50), help="functions in the PNG chart")
+@click.option("--top", type=click.IntRange(1, 50), help="functions in the capacity-hourly PNG chart (default 8)")
 @click.option(
     "--output",
     "-o",
@@ -134,7 +134,7 @@ def report(
     service: str | None,
     function: str | None,
     prices: Path | None,
-    top: int,
+    top: int | None,
     output: Path | None,
     store: Path,
     fmt: str,
@@ -148,6 +148,8 @@ def report(
         raise click.UsageError(f"--format {fmt} writes a file: add --output FILE")
     if fmt == "png" and name not in CHARTS:
         raise click.UsageError(f"report {name} has no chart; --format png works for: {', '.join(CHARTS)}")
+    if top is not None and (fmt != "png" or name != "capacity-hourly"):
+        raise click.UsageError("--top applies to --format png of capacity-hourly only")
     if prices is not None and not uses_prices(name):
         raise click.UsageError(f"report {name} does not use prices; --prices is for: cost-daily")
     given = {"since": since, "until": until, "account": account, "region": region, "service": service}
@@ -168,7 +170,7 @@ def report(
         assert output is not None
         from pipelines.charts import save_png  # noqa: PLC0415 - matplotlib loads only for charts
 
-        save_png(name, frame, output, top=top)
+        save_png(name, frame, output, top=top or 8)
         click.echo(f"wrote {CHARTS[name]} ({len(frame)} report rows) to {output}", err=True)
         return
     text = render(frame, fmt)

@@ -208,6 +208,7 @@ def test_cli_filters_formats_and_files(store: Path, tmp_path: Path, fccap: Calla
         ),
         pytest.param(["report", "gaps", "--prices", __file__], "does not use prices", id="prices-unused"),
         pytest.param(["report"], "give a report NAME, or --list", id="no-name"),
+        pytest.param(["report", "gaps", "--top", "3"], "--top applies to --format png of capacity-hourly", id="top"),
         pytest.param(["sql", "select * from pols"], '(did you mean "polls"?); the views are: functions', id="table"),
         pytest.param(["sql", "select instance_id from polls"], "instance_id is a column of instances", id="column"),
     ],
