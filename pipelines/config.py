@@ -278,6 +278,7 @@ def expand_targets(targets: TargetsFile) -> pd.DataFrame:
                     "functions": _describe(t.functions),
                     "fc_version": t.fc_version if t.api_version == "2023-03-30" else "",
                     "rate_limit_per_s": t.rate_limit,
+                    "role_arn": t.role_arn or "",
                 }
             )
     return pd.DataFrame(rows)

@@ -133,6 +133,7 @@ def test_targets_check_expands_and_rejects(tmp_path: Path) -> None:
         ["1234567890", "cn-shanghai", "2021-04-06", "https://1234567890.cn-shanghai.fc.aliyuncs.com"],
         ["1234567890", "cn-hangzhou", "2023-03-30", "https://1234567890.cn-hangzhou.fc.aliyuncs.com"],
     ]
+    assert out.stdout.splitlines()[0].endswith(",rate_limit_per_s,role_arn")
     bad = tmp_path / "bad.yaml"
     bad.write_text("targets:\n  - account_id: 12ab\n    regions: [cn-hangzhou]\n")
     out = fccap("targets", "check", str(bad))
