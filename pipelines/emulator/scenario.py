@@ -231,30 +231,6 @@ class Scenario:
     functions_v3: list[FunctionV3Spec] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _v3_consistent(self) -> Scenario:
-        accounts = {a.account_id: a for a in self.accounts}
-        seen: set[tuple[str, str, str]] = set()
-        for f in self.functions_v3:
-            account = accounts.get(f.account_id)
-            if account is None:
-                raise ValueError(
-                    f"FC 3.0 function {f.name!r} names account_id {f.account_id!r}, which is not in accounts; "
-                    "fix: add the account or correct functions_v3.account_id"
-                )
-            if f.region not in account.regions:
-                raise ValueError(
-                    f"FC 3.0 function {f.name!r} is in region {f.region!r}, which account {f.account_id!r} does "
-                    f"not list; fix: add it to accounts.regions {account.regions} or correct functions_v3.region"
-                )
-            key = (f.account_id, f.region, f.name)
-            if key in seen:
-                raise ValueError(
-                    f"FC 3.0 function {f.name!r} appears twice in {f.account_id}/{f.region}; fix: rename one"
-                )
-            seen.add(key)
-        return self
-
-    @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         accounts = {a.account_id: a for a in self.accounts}
         if len(accounts) != len(self.accounts):
@@ -262,24 +238,32 @@ class Scenario:
         keys = [k.access_key_id for a in self.accounts for k in a.access_keys]
         if len(set(keys)) != len(keys):
             raise ValueError("access_key_id values repeat; fix: give every access key a unique id")
-        seen: set[tuple[str, str, str]] = set()
-        for s in self.services:
-            account = accounts.get(s.account_id)
-            if account is None:
-                raise ValueError(
-                    f"service {s.name!r} names account_id {s.account_id!r}, which is not in accounts; "
-                    "fix: add the account or correct services.account_id"
-                )
-            if s.region not in account.regions:
-                raise ValueError(
-                    f"service {s.name!r} is in region {s.region!r}, which account {s.account_id!r} does not "
-                    f"list; fix: add it to accounts.regions {account.regions} or correct services.region"
-                )
-            key = (s.account_id, s.region, s.name)
-            if key in seen:
-                raise ValueError(f"service {s.name!r} appears twice in {s.account_id}/{s.region}; fix: rename one")
-            seen.add(key)
+        _check_placement(accounts, "FC 3.0 function", "functions_v3", self.functions_v3)
+        _check_placement(accounts, "service", "services", self.services)
         return self
+
+
+def _check_placement(
+    accounts: dict[str, AccountSpec], label: str, field: str, items: list[ServiceSpec] | list[FunctionV3Spec]
+) -> None:
+    """Each item names a listed account and one of its regions, and is unique there."""
+    seen: set[tuple[str, str, str]] = set()
+    for item in items:
+        account = accounts.get(item.account_id)
+        if account is None:
+            raise ValueError(
+                f"{label} {item.name!r} names account_id {item.account_id!r}, which is not in accounts; "
+                f"fix: add the account or correct {field}.account_id"
+            )
+        if item.region not in account.regions:
+            raise ValueError(
+                f"{label} {item.name!r} is in region {item.region!r}, which account {item.account_id!r} does not "
+                f"list; fix: add it to accounts.regions {account.regions} or correct {field}.region"
+            )
+        key = (item.account_id, item.region, item.name)
+        if key in seen:
+            raise ValueError(f"{label} {item.name!r} appears twice in {item.account_id}/{item.region}; fix: rename one")
+        seen.add(key)
 
 
 _ADAPTER: TypeAdapter[Scenario] = TypeAdapter(Scenario)
