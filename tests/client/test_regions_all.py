@@ -29,10 +29,12 @@ ENABLED = ("cn-hangzhou", "cn-shanghai")  # cn-shanghai is enabled and empty
 REFUSING = "cn-beijing"  # a server answers, but the account is not enabled there
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _closed_port(stack: ExitStack) -> int:
+    # Bound but never listening, and held for the whole test: connections are refused, and no
+    # emulator started afterwards can be given the same port (a freed port can be reused at once).
+    s = stack.enter_context(socket.socket())
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -41,8 +43,8 @@ def endpoints() -> Iterator[dict[str, str]]:
     data["accounts"][0]["regions"] = list(ENABLED)
     world = World(parse_scenario(data))
     clock = ManualClock(datetime(2026, 12, 1, 14, tzinfo=UTC))
-    nowhere = f"http://127.0.0.1:{_closed_port()}"
     with ExitStack() as stack:
+        nowhere = f"http://127.0.0.1:{_closed_port(stack)}"
         urls = {r: nowhere for r in KNOWN_REGIONS}
         for region in (*ENABLED, REFUSING):
             urls[region] = stack.enter_context(EmulatorServer(create_app(world, clock, region=region))).url
