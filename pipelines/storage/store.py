@@ -4,6 +4,8 @@ Layout under the root (one directory per table)::
 
     polls/dt=2026-12-03/tick-20261203T120000Z.parquet
     instances/dt=2026-12-03/tick-20261203T120000Z.parquet
+    polls/dt=2026-12-03/tick-20261203T120000Z-1234567890-cn-hangzhou.parquet   one (account, region)
+    instances/dt=2026-12-03/tick-20261203T120000Z-1234567890-cn-hangzhou.parquet   of a fanned-out tick
     functions/dt=2026-12-03/inventory-20261203T115500123456Z.parquet
     <table>/dt=1970-01-01/_schema-v1.parquet      zero rows, pins the schema so an empty
                                                   store reads as typed empty tables (C15)
@@ -11,13 +13,15 @@ Layout under the root (one directory per table)::
 A file is written under a dot-prefixed temporary name that no reader's ``*.parquet`` glob
 matches, flushed, then renamed over its final name: a reader sees the old file or the new one,
 never a part. Re-running a tick replaces its files instead of adding rows (C18). Names come
-only from timestamps, never from service or function names.
+only from timestamps and, for one target's share of a tick, its numeric account id and its
+validated region id, never from service or function names.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,7 +36,7 @@ from pipelines.storage.compactor import newest_inventory
 from pipelines.storage.files import crashpoint
 from pipelines.storage.schemas import SCHEMA_VERSION, SCHEMAS
 
-__all__ = ["ParquetStore", "WrittenFile", "table_from_frame"]
+__all__ = ["ParquetStore", "WrittenFile", "table_from_frame", "tick_file_name"]
 
 SEED_DT = "1970-01-01"
 # A temporary file this old has no live writer (a tick writes in well under a second).
@@ -48,6 +52,21 @@ class WrittenFile:
 
 def _stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+_ACCOUNT = re.compile(r"^[0-9]{1,32}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
+
+
+def tick_file_name(tick_at: datetime, target: tuple[str, str] | None = None) -> str:
+    """``tick-<stamp>.parquet``, or ``tick-<stamp>-<account>-<region>.parquet`` for one (account, region)
+    of a fanned-out tick: the 16-character stamp always follows the prefix, so it parses alone."""
+    if target is None:
+        return f"tick-{_stamp(tick_at)}.parquet"
+    account_id, region = target
+    if not (_ACCOUNT.match(account_id) and _REGION.match(region)):
+        raise ValueError(f"not a safe file name part: account {account_id!r}, region {region!r}")
+    return f"tick-{_stamp(tick_at)}-{account_id}-{region}.parquet"
 
 
 def table_from_frame(frame: pd.DataFrame, table: str) -> pa.Table:
@@ -69,11 +88,19 @@ class ParquetStore:
             if not seed.exists():
                 self._atomic_write(schema.empty_table(), seed)
 
-    def write_tick(self, tick_at: datetime, polls: pd.DataFrame, instances: pd.DataFrame) -> list[WrittenFile]:
-        """Write one tick; instances first, so a poll row never points at instances still missing."""
+    def write_tick(
+        self,
+        tick_at: datetime,
+        polls: pd.DataFrame,
+        instances: pd.DataFrame,
+        *,
+        target: tuple[str, str] | None = None,
+    ) -> list[WrittenFile]:
+        """Write one tick, or one (account, region) ``target`` of it; instances first, so a poll row
+        never points at instances still missing."""
         self.ensure()
         self._clean_leftovers(tick_at)
-        name = f"tick-{_stamp(tick_at)}.parquet"
+        name = tick_file_name(tick_at, target)
         return [
             self._write("instances", tick_at, name, instances),
             self._write("polls", tick_at, name, polls),
