@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from pipelines.storage.snapshot import read_set
 from pipelines.storage.store import ParquetStore
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "PRICES",
     "REPORTS",
     "SQL_DIR",
+    "bind_views",
     "connect",
     "explain_sql_error",
     "load_prices",
@@ -64,8 +66,16 @@ def connect(root: str | Path, database: str = ":memory:") -> duckdb.DuckDBPyConn
     con = duckdb.connect(database)
     con.execute("set timezone = 'UTC'")
     con.execute("set file_search_path = ?", [str(Path(root).resolve())])
-    con.execute(load_sql("views"))
+    bind_views(con, Path(root).resolve())
     return con
+
+
+def bind_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """(Re)define the views over the files a reader sees now (pipelines/storage/snapshot.py)."""
+    for statement, value in read_set(root).variables(root):
+        con.execute(statement, [value])
+    con.execute(load_sql("rollups"))
+    con.execute(load_sql("views"))
 
 
 def load_prices(con: duckdb.DuckDBPyConnection, prices: str | Path | None = None) -> None:
@@ -121,7 +131,10 @@ def report_table(
 
 
 def _views(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute("select view_name from duckdb_views() where not internal order by view_name").fetchall()
+    # Views named _* are plumbing of the public ones (sql/views.sql).
+    rows = con.execute(
+        "select view_name from duckdb_views() where not internal and not starts_with(view_name, '_') order by view_name"
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -143,7 +156,8 @@ def explain_sql_error(con: duckdb.DuckDBPyConnection, error: duckdb.Error) -> st
             r[0]
             for r in con.execute(
                 "select distinct table_name from duckdb_columns() where column_name = ? and table_name in "
-                "(select view_name from duckdb_views() where not internal) order by 1",
+                "(select view_name from duckdb_views() where not internal and not starts_with(view_name, '_')) "
+                "order by 1",
                 [column.group(1).split(".")[-1]],
             ).fetchall()
         ]

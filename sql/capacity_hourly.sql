@@ -4,19 +4,23 @@
 -- (varchar or null = all).
 -- Counts come from polls, so ticks with zero instances count as 0; failed polls are excluded
 -- (they are gaps, not zeros) and counted in ticks_failed. instance_minutes weights each ok
--- reading by the tick period it stands for. Hours are bucketed on the integer epoch (faster
--- than date_trunc on timestamptz, same result in UTC).
-with readings as (
+-- reading by the tick period it stands for. Whole hours of the window come from the hourly
+-- rollup (polls_hourly: materialized per compacted day); an hour the window cuts is derived from
+-- its polls inside the window only (rollups.sql hourly_rollup, the same definition).
+with
+bounds as (
     select
-        account_id, region, service_name, function_name, qualifier, status, instance_count, interval_s,
-        to_timestamp((epoch_us(tick_at) // 3600000000) * 3600) as hour
-    from polls
-    where tick_at >= $since
-      and tick_at < $until
-      and ($account::varchar is null or account_id = $account::varchar)
-      and ($region::varchar is null or region = $region::varchar)
-      and ($service::varchar is null or service_name = $service::varchar)
-      and ($function::varchar is null or function_name = $function::varchar)
+        to_timestamp(ceil(epoch_us($since::timestamptz) / 3600000000) * 3600) as first_hour,
+        to_timestamp((epoch_us($until::timestamptz) // 3600000000) * 3600) as end_hour
+),
+hours as (
+    select h.* from polls_hourly h, bounds b where h.hour >= b.first_hour and h.hour < b.end_hour
+    union all by name
+    select h.* from hourly_rollup('polls', $since::timestamptz, least((select first_hour from bounds), $until::timestamptz), null) h
+    union all by name
+    select h.* from hourly_rollup(
+        'polls', greatest((select end_hour from bounds), (select first_hour from bounds), $since::timestamptz), $until::timestamptz, null
+    ) h
 )
 select
     account_id,
@@ -25,13 +29,16 @@ select
     function_name,
     qualifier,
     hour,
-    count(*) filter (where status = 'ok') as ticks_ok,
-    count(*) filter (where status <> 'ok') as ticks_failed,
-    min(instance_count) filter (where status = 'ok') as min_instances,
-    avg(instance_count) filter (where status = 'ok') as avg_instances,
-    max(instance_count) filter (where status = 'ok') as max_instances,
-    quantile_cont(instance_count, 0.95) filter (where status = 'ok') as p95_instances,
-    coalesce(sum(instance_count * interval_s) filter (where status = 'ok'), 0) / 60.0 as instance_minutes
-from readings
-group by all
+    ticks_ok,
+    ticks_failed,
+    min_instances,
+    sum_instances / nullif(ticks_ok, 0) as avg_instances,
+    max_instances,
+    p95_instances,
+    instance_minutes
+from hours
+where ($account::varchar is null or account_id = $account::varchar)
+  and ($region::varchar is null or region = $region::varchar)
+  and ($service::varchar is null or service_name = $service::varchar)
+  and ($function::varchar is null or function_name = $function::varchar)
 order by account_id, region, service_name, function_name, qualifier, hour

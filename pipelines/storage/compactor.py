@@ -1,15 +1,23 @@
-"""Daily compaction of closed days: per table, one sorted zstd file per day replaces the raw files.
+"""Daily compaction of closed days: per table, one sorted zstd generation file replaces the raw files.
 
-Commit point, per (table, day): the compactor writes ``compacted-g<N>.parquet`` atomically
-(temporary name, fsync, rename). The views read a day's newest generation plus the raw files
-whose key (``tick_at`` / ``refreshed_at``) that generation does not hold, so at every instant a
-reader sees each tick once: from the raw files before the rename, from the compacted file after.
-Superseded files (raw files the generation consumed, older generations) stay until the commit is
-``raw_retention_s`` old, so a query that listed them before the commit can still open them;
-a later run deletes them. A raw file the generation did not consume (a late tick, a re-run
-after compaction) stays visible and makes the next run write generation N+1. The consumed files
-are listed, with size and mtime, in the compacted file's metadata. Crash at any step: the files
-on disk are always a state the views read correctly, and the next run finishes the work.
+What a generation holds:
+- ``polls/dt=D/compacted-g<N>.parquet``: every poll of the day, sorted by series then tick, plus
+  the derived rollups of that generation, ``hourly-g<N>.parquet`` and ``service-g<N>.parquet``
+  (daybuild.py; the views use them only while they match the newest polls generation);
+- ``instances/dt=D/compacted-g<N>.parquet``: instance *intervals* (schemas.INTERVALS), one row
+  per run of consecutive sightings; the per-tick rows stay exactly recoverable from them and polls;
+- ``functions/dt=D/compacted-g<N>.parquet``: the day's inventory refreshes, sorted.
+
+Commit point, per (table, day): the compactor writes the generation atomically (temporary name,
+fsync, rename). The consumed raw files are listed by name, size and mtime in the generation's
+metadata; readers (snapshot.py) read a day's newest generation plus the raw files whose name it
+does not list, so at every instant a reader sees each tick file once. Instances are committed
+before polls, as in a tick write. Superseded files (consumed raw files, older generations and
+their rollups) stay until the commit is ``raw_retention_s`` old, so a query that listed them
+before the commit can still open them; a later run deletes them. A raw file the generation did
+not consume (a late tick, a re-run after compaction) makes the next run write generation N+1.
+Crash at any step: the files on disk are always a state the readers read correctly, and the
+next run finishes the work.
 """
 
 from __future__ import annotations
@@ -27,20 +35,23 @@ import pyarrow as pa
 import pyarrow.compute as _pc
 import pyarrow.parquet as pq
 
+from pipelines.storage.daybuild import DayInputs, build_day, build_rollups, builder
 from pipelines.storage.files import atomic_write, crashpoint, day_dirs, remove, stale_temp_files
-from pipelines.storage.schemas import SCHEMA_VERSION, SCHEMAS
+from pipelines.storage.schemas import ROLLUPS, SCHEMA_VERSION, SCHEMAS, SEED_DT, SEEDS
 
 __all__ = [
     "COMPACT_ORDER",
-    "KEY_COLUMN",
     "RAW_PREFIX",
     "DayFiles",
     "SweepResult",
     "TableCompaction",
     "compact_day",
     "conform",
+    "consumed_names",
     "day_files",
     "generation_name",
+    "rollup_name",
+    "seed_path",
     "sweep",
 ]
 
@@ -50,20 +61,25 @@ pc: Any = _pc  # pyarrow.compute generates its functions at import; the stubs do
 # instances before polls: the same order as a tick write, so a poll row never precedes its instances.
 COMPACT_ORDER = ("instances", "polls", "functions")
 RAW_PREFIX = {"polls": "tick-", "instances": "tick-", "functions": "inventory-"}
-KEY_COLUMN = {"polls": "tick_at", "instances": "tick_at", "functions": "refreshed_at"}
-_IDENTITY = ["account_id", "region", "service_name", "function_name"]
-SORT_KEYS = {
-    "polls": [*_IDENTITY, "qualifier", "tick_at"],
-    "instances": [*_IDENTITY, "qualifier", "tick_at", "instance_id"],
-    "functions": [*_IDENTITY, "refreshed_at"],
-}
+_FUNCTIONS_SORT = ["account_id", "region", "service_name", "function_name", "refreshed_at"]
 _GENERATION = re.compile(r"^compacted-g(\d{6})(-deleted)?\.parquet$")
+_ROLLUP = re.compile(r"^(" + "|".join(ROLLUPS) + r")-g(\d{6})\.parquet$")
 _CONSUMED_KEY = b"fccap.consumed"
 
 
 def generation_name(generation: int, *, deleted: bool = False) -> str:
-    # Zero-padded so that the newest generation is also the greatest name (the views take max()).
+    # Zero-padded so that the newest generation is also the greatest name.
     return f"compacted-g{generation:06d}{'-deleted' if deleted else ''}.parquet"
+
+
+def rollup_name(kind: str, generation: int) -> str:
+    """A rollup derived from polls generation ``generation`` (kind: a key of schemas.ROLLUPS)."""
+    return f"{kind}-g{generation:06d}.parquet"
+
+
+def seed_path(root: Path, table: str, form: str = "raw") -> Path:
+    """The zero-row file that pins one schema (schemas.SEEDS), so every read has a file to read."""
+    return root / table / f"dt={SEED_DT}" / SEEDS[(table, form)][0]
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,7 @@ class DayFiles:
     directory: Path
     generations: list[tuple[int, Path]]  # ascending
     raw: list[Path]
+    rollups: list[tuple[str, int, Path]]  # polls only: (kind, generation, path)
 
     @property
     def current(self) -> Path | None:
@@ -86,25 +103,34 @@ class DayFiles:
     def deleted(self) -> bool:
         return self.current is not None and self.current.name.endswith("-deleted.parquet")
 
+    def rollup(self, kind: str) -> Path | None:
+        """The ``kind`` rollup of the current generation, when it has been written."""
+        for k, generation, path in self.rollups:
+            if k == kind and generation == self.generation:
+                return path
+        return None
+
 
 def day_files(root: Path, table: str, day: str) -> DayFiles:
     directory = root / table / f"dt={day}"
     generations: list[tuple[int, Path]] = []
     raw: list[Path] = []
+    rollups: list[tuple[str, int, Path]] = []
     if directory.is_dir():
         for path in sorted(directory.glob("*.parquet")):
-            m = _GENERATION.match(path.name)
-            if m:
+            if m := _GENERATION.match(path.name):
                 generations.append((int(m.group(1)), path))
+            elif r := _ROLLUP.match(path.name):
+                rollups.append((r.group(1), int(r.group(2)), path))
             elif path.name.startswith(RAW_PREFIX[table]):
                 raw.append(path)
     generations.sort()
-    return DayFiles(table, day, directory, generations, raw)
+    return DayFiles(table, day, directory, generations, raw, rollups)
 
 
-def _fingerprint(path: Path) -> list[str | int]:
+def _fingerprint(path: Path) -> tuple[str, int, int]:
     st = path.stat()
-    return [path.name, st.st_size, st.st_mtime_ns]
+    return (path.name, st.st_size, st.st_mtime_ns)
 
 
 def _consumed(current: Path | None) -> set[tuple[str, int, int]]:
@@ -115,11 +141,9 @@ def _consumed(current: Path | None) -> set[tuple[str, int, int]]:
     return {(str(n), int(s), int(m)) for n, s, m in json.loads(raw)} if raw else set()
 
 
-def _stamp_of(path: Path, table: str) -> datetime:
-    stamp = path.stem.removeprefix(RAW_PREFIX[table])
-    # Ticks are named to the second; inventory refreshes to the microsecond (store.py).
-    fmt = "%Y%m%dT%H%M%S%fZ" if len(stamp) > len("20261203T120000Z") else "%Y%m%dT%H%M%SZ"
-    return datetime.strptime(stamp, fmt).replace(tzinfo=UTC)
+def consumed_names(current: Path | None) -> set[str]:
+    """Names of the raw files a generation holds: readers skip those raw files."""
+    return {name for name, _, _ in _consumed(current)}
 
 
 def conform(data: pa.Table, table: str) -> pa.Table:
@@ -136,64 +160,145 @@ def conform(data: pa.Table, table: str) -> pa.Table:
 class TableCompaction:
     table: str
     day: str
-    action: str  # compacted | up-to-date | empty | deleted-day
+    action: str  # compacted | up-to-date | empty | deleted-day | rollups
     generation: int = 0
     rows: int = 0
     files_in: int = 0
     path: str | None = None
 
 
-def _pending(files: DayFiles, committed_polls: set[str] | None) -> tuple[list[Path], set[tuple[str, int, int]]]:
+def _pending(
+    files: DayFiles, committed: set[str] | None
+) -> tuple[list[Path], list[tuple[str, int, int]], set[tuple[str, int, int]]]:
+    """Raw files the current generation does not hold, their fingerprints (taken before any read:
+    a file replaced after this moment differs from its fingerprint and is picked up next time),
+    and the generation's own consumed set."""
     consumed = _consumed(files.current)
-    pending = []
+    pending: list[Path] = []
+    prints: list[tuple[str, int, int]] = []
     for path in files.raw:
         try:
-            fp = tuple(_fingerprint(path))
+            fp = _fingerprint(path)
         except FileNotFoundError:
             continue
         if fp in consumed:
             continue
         # An instances file whose tick has no polls file yet is an unfinished tick write: not data.
-        if committed_polls is not None and path.name not in committed_polls:
+        if committed is not None and path.name not in committed:
             continue
         pending.append(path)
-    return pending, consumed
+        prints.append(fp)
+    return pending, prints, consumed
 
 
-def _compact_table(root: Path, table: str, day: str) -> TableCompaction:
-    files = day_files(root, table, day)
-    if files.deleted:
-        return TableCompaction(table, day, "deleted-day", files.generation)
-    committed = {p.name for p in day_files(root, "polls", day).raw} if table == "instances" else None
-    pending, consumed = _pending(files, committed)
-    if not pending:
-        return TableCompaction(table, day, "up-to-date" if files.current else "empty", files.generation)
-    key = KEY_COLUMN[table]
-    parts: list[pa.Table] = []
-    fingerprints = [list(c) for c in sorted(consumed)]
-    replaced: list[datetime] = []
-    for path in pending:
-        fingerprints.append(_fingerprint(path))
-        parts.append(conform(pq.read_table(path), table))
-        replaced.append(_stamp_of(path, table))
-    if files.current is not None:
-        base = conform(pq.read_table(files.current), table)
-        # A raw file of a tick the generation already holds is a re-run: its rows replace the old ones.
-        keep = pc.invert(pc.is_in(base.column(key), value_set=pa.array(replaced, type=SCHEMAS[table].field(key).type)))
-        parts.insert(0, base.filter(keep))
-    # One contiguous table, then one permutation: sorting thousands of small chunks in place
-    # costs several times the data in temporary buffers.
-    merged = pa.concat_tables(parts).combine_chunks()
-    del parts
-    merged = merged.take(pc.sort_indices(merged, sort_keys=[(c, "ascending") for c in SORT_KEYS[table]]))
-    merged = merged.replace_schema_metadata(
-        {"fccap.schema_version": SCHEMA_VERSION, _CONSUMED_KEY.decode(): json.dumps(fingerprints)}
+def _commit(data: pa.Table, target: Path, step: str, consumed: list[tuple[str, int, int]]) -> None:
+    meta = {"fccap.schema_version": SCHEMA_VERSION, _CONSUMED_KEY.decode(): json.dumps(sorted(consumed))}
+    atomic_write(data.replace_schema_metadata(meta), target, step=step)
+
+
+def _or_seed(paths: list[Path], seed: Path) -> list[str]:
+    return [str(p) for p in paths] or [str(seed)]
+
+
+def _compact_history(root: Path, day: str) -> list[TableCompaction]:
+    """Polls and instances of one day, together: intervals number the series' ok polls."""
+    pf = day_files(root, "polls", day)
+    inf = day_files(root, "instances", day)
+    if pf.deleted or inf.deleted:
+        return [TableCompaction(t, day, "deleted-day", f.generation) for t, f in (("instances", inf), ("polls", pf))]
+    pending_p, prints_p, consumed_p = _pending(pf, None)
+    names_p = {n for n, _, _ in consumed_p}
+    pending_i, prints_i, consumed_i = _pending(inf, {p.name for p in pf.raw} | names_p)
+    if not pending_p and not pending_i:
+        done = [
+            TableCompaction(t, day, "up-to-date" if f.current else "empty", f.generation)
+            for t, f in (("instances", inf), ("polls", pf))
+        ]
+        if pf.current is not None and any(pf.rollup(kind) is None for kind in ROLLUPS):
+            done.append(_rollups_only(root, pf))  # a crash between the polls commit and its rollups
+        return done
+    names_i = {n for n, _, _ in consumed_i}
+    polls_seed = seed_path(root, "polls")
+    base_p = [pf.current] if pf.current else []
+    inputs = DayInputs(
+        day=day,
+        base_polls=_or_seed(base_p, polls_seed),
+        pending_polls=_or_seed(pending_p, polls_seed),
+        # the raw polls an earlier intervals generation was built against, not yet in a polls generation
+        expand_polls=_or_seed(base_p + [p for p in pf.raw if p.name in names_i and p.name not in names_p], polls_seed),
+        base_intervals=_or_seed([inf.current] if inf.current else [], seed_path(root, "instances", "intervals")),
+        pending_instances=_or_seed(pending_i, seed_path(root, "instances")),
+        replacing_polls=_or_seed([p for p in pf.raw if p.name in {i.name for i in pending_i}], polls_seed),
     )
-    generation = files.generation + 1
-    target = files.directory / generation_name(generation)
-    atomic_write(merged, target, step=f"compact.{table}")
-    log.info("compacted %s dt=%s: %d files -> %s (%d rows)", table, day, len(pending), target.name, merged.num_rows)
-    return TableCompaction(table, day, "compacted", generation, merged.num_rows, len(pending), str(target))
+    with builder() as con:
+        polls, intervals = build_day(con, inputs)
+        done = []
+        if pending_i:  # else the intervals already hold these ticks (a crash before the polls commit)
+            target_i = inf.directory / generation_name(inf.generation + 1)
+            _commit(intervals, target_i, "compact.instances", sorted(consumed_i | set(prints_i)))
+            done.append(
+                TableCompaction(
+                    "instances", day, "compacted", inf.generation + 1, intervals.num_rows, len(pending_i), str(target_i)
+                )
+            )
+        else:
+            done.append(TableCompaction("instances", day, "up-to-date", inf.generation))
+        if pending_p:
+            target_p = pf.directory / generation_name(pf.generation + 1)
+            _commit(polls, target_p, "compact.polls", sorted(consumed_p | set(prints_p)))
+            done.append(
+                TableCompaction(
+                    "polls", day, "compacted", pf.generation + 1, polls.num_rows, len(pending_p), str(target_p)
+                )
+            )
+            for kind, data in build_rollups(con).items():
+                atomic_write(data, pf.directory / rollup_name(kind, pf.generation + 1), step=f"compact.{kind}")
+        else:
+            done.append(TableCompaction("polls", day, "up-to-date", pf.generation))
+    log.info("compacted dt=%s: %d polls, %d instance intervals", day, polls.num_rows, intervals.num_rows)
+    return done
+
+
+def _rollups_only(root: Path, pf: DayFiles) -> TableCompaction:
+    """Derive the current polls generation's missing rollups (nothing else changes)."""
+    assert pf.current is not None
+    seed = str(seed_path(root, "polls"))
+    inputs = DayInputs(
+        day=pf.day,
+        base_polls=[str(pf.current)],
+        pending_polls=[seed],
+        expand_polls=[seed],
+        base_intervals=[str(seed_path(root, "instances", "intervals"))],
+        pending_instances=[str(seed_path(root, "instances"))],
+        replacing_polls=[seed],
+    )
+    with builder() as con:
+        build_day(con, inputs)
+        for kind, data in build_rollups(con).items():
+            atomic_write(data, pf.directory / rollup_name(kind, pf.generation), step=f"compact.{kind}")
+    return TableCompaction("polls", pf.day, "rollups", pf.generation)
+
+
+def _compact_functions(root: Path, day: str) -> TableCompaction:
+    files = day_files(root, "functions", day)
+    if files.deleted:
+        return TableCompaction("functions", day, "deleted-day", files.generation)
+    pending, prints, consumed = _pending(files, None)
+    if not pending:
+        return TableCompaction("functions", day, "up-to-date" if files.current else "empty", files.generation)
+    parts = [conform(pq.read_table(path), "functions") for path in pending]
+    if files.current is not None:
+        base = conform(pq.read_table(files.current), "functions")
+        # A raw file of a refresh the generation already holds is a re-run: its rows replace the old ones.
+        replaced = pa.concat_tables(parts).column("refreshed_at").unique()
+        parts.insert(0, base.filter(pc.invert(pc.is_in(base.column("refreshed_at"), value_set=replaced))))
+    merged = pa.concat_tables(parts).combine_chunks()
+    merged = merged.take(pc.sort_indices(merged, sort_keys=[(c, "ascending") for c in _FUNCTIONS_SORT]))
+    target = files.directory / generation_name(files.generation + 1)
+    _commit(merged, target, "compact.functions", sorted(consumed | set(prints)))
+    return TableCompaction(
+        "functions", day, "compacted", files.generation + 1, merged.num_rows, len(pending), str(target)
+    )
 
 
 @dataclass
@@ -207,8 +312,8 @@ def sweep(
 ) -> SweepResult:
     """Delete what the newest generations supersede once they are ``raw_retention_s`` old, and stale temp files.
 
-    Deletion order per table: consumed raw files, then older generations. Both are invisible to
-    readers already; the delay only protects queries that listed them before the commit.
+    Deletion order per table: consumed raw files, then older generations and their rollups. All
+    are invisible to readers already; the delay only protects queries that listed them before.
     """
     result = SweepResult()
     now = time.time()
@@ -223,8 +328,9 @@ def sweep(
             except FileNotFoundError:
                 continue
             consumed = _consumed(files.current)
-            superseded = [p for p in files.raw if p.exists() and tuple(_fingerprint(p)) in consumed]
+            superseded = [p for p in files.raw if p.exists() and _fingerprint(p) in consumed]
             superseded += [p for _, p in files.generations[:-1]]
+            superseded += [p for _, g, p in files.rollups if g < files.generation]
             if age < raw_retention_s:
                 result.kept_for_readers += len(superseded)
                 continue
@@ -244,8 +350,13 @@ def compact_day(
     """Compact one UTC day of every table (idempotent: a day with nothing new is left as it is)."""
     root = Path(root)
     d = day.isoformat() if isinstance(day, date) else day
-    done = [_compact_table(root, table, d) for table in COMPACT_ORDER]
+    done = [*_compact_history(root, d), _compact_functions(root, d)]
     return done, sweep(root, d, raw_retention_s=raw_retention_s, temp_max_age_s=temp_max_age_s)
+
+
+def _stamp_of(path: Path) -> datetime:
+    # Inventory refreshes are named to the microsecond (store.py).
+    return datetime.strptime(path.stem.removeprefix("inventory-"), "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
 
 
 def newest_inventory(directory: Path) -> pa.Table | None:
@@ -258,7 +369,7 @@ def newest_inventory(directory: Path) -> pa.Table | None:
         compacted = table if table.num_rows else None
     if compacted is not None:
         newest = pc.max(compacted.column("refreshed_at")).as_py()
-        if raw is None or _stamp_of(raw, "functions") <= newest:
+        if raw is None or _stamp_of(raw) <= newest:
             return compacted.filter(
                 pc.equal(
                     compacted.column("refreshed_at"), pa.scalar(newest, SCHEMAS["functions"].field("refreshed_at").type)

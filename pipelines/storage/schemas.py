@@ -8,7 +8,20 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-__all__ = ["FUNCTIONS", "INSTANCES", "POLLS", "SCHEMAS", "SCHEMA_VERSION", "TS"]
+__all__ = [
+    "FUNCTIONS",
+    "HOURLY",
+    "INSTANCES",
+    "INTERVALS",
+    "POLLS",
+    "ROLLUPS",
+    "SCHEMAS",
+    "SCHEMA_VERSION",
+    "SEEDS",
+    "SEED_DT",
+    "SERVICE_TICKS",
+    "TS",
+]
 
 SCHEMA_VERSION = "1"
 TS = pa.timestamp("us", tz="UTC")
@@ -69,3 +82,56 @@ FUNCTIONS = _schema(
 )
 
 SCHEMAS: dict[str, pa.Schema] = {"polls": POLLS, "instances": INSTANCES, "functions": FUNCTIONS}
+
+_SERIES = (*_IDENTITY, pa.field("qualifier", pa.string(), nullable=False))
+
+# A compacted day of `instances`: each run of consecutive sightings of one instance (same
+# attributes) at its series' ok polls is one row. The per-tick rows are exactly the ok polls of the
+# series with first_tick <= tick_at <= last_tick (the `instances` view expands them back).
+INTERVALS = _schema(
+    *_SERIES,
+    pa.field("instance_id", pa.string(), nullable=False),
+    pa.field("version_id", pa.string(), nullable=False),
+    pa.field("status", pa.string()),
+    pa.field("created_at", TS),
+    pa.field("destroyed_at", TS),
+    pa.field("resource_type", pa.string()),
+    pa.field("first_tick", TS, nullable=False),
+    pa.field("last_tick", TS, nullable=False),
+    pa.field("ticks", pa.int32(), nullable=False),  # ok polls covered = sightings
+    pa.field("interval_s", pa.int32(), nullable=False),  # the longest tick period among them
+)
+
+# Daily rollups of a compacted polls generation (derived: rebuilt from polls whenever it changes).
+HOURLY = _schema(
+    *_SERIES,
+    pa.field("hour", TS, nullable=False),
+    pa.field("ticks_ok", pa.int64(), nullable=False),
+    pa.field("ticks_failed", pa.int64(), nullable=False),
+    pa.field("min_instances", pa.int32()),
+    pa.field("max_instances", pa.int32()),
+    pa.field("sum_instances", pa.int64()),
+    pa.field("p95_instances", pa.float64()),
+    pa.field("instance_minutes", pa.float64(), nullable=False),
+)
+
+SERVICE_TICKS = _schema(
+    pa.field("account_id", pa.string(), nullable=False),
+    pa.field("region", pa.string(), nullable=False),
+    pa.field("service_name", pa.string()),
+    pa.field("tick_at", TS, nullable=False),
+    pa.field("instances", pa.int64(), nullable=False),  # summed over the service's ok polls at the tick
+    pa.field("polls_ok", pa.int64(), nullable=False),
+)
+
+# Compacted-only schemas, keyed by the file-name prefix they are stored under.
+ROLLUPS: dict[str, pa.Schema] = {"hourly": HOURLY, "service": SERVICE_TICKS}
+
+# Zero-row seed files under <table>/dt=1970-01-01/: every reader's file list holds at least one
+# file of each form, so an empty store reads as typed empty tables (C15). (table, form) -> (name, schema)
+SEED_DT = "1970-01-01"
+SEEDS: dict[tuple[str, str], tuple[str, pa.Schema]] = {
+    **{(t, "raw"): (f"_schema-v{SCHEMA_VERSION}.parquet", schema) for t, schema in SCHEMAS.items()},
+    ("instances", "intervals"): (f"_intervals-v{SCHEMA_VERSION}.parquet", INTERVALS),
+    **{("polls", kind): (f"_{kind}-v{SCHEMA_VERSION}.parquet", schema) for kind, schema in ROLLUPS.items()},
+}

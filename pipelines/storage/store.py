@@ -34,11 +34,10 @@ import pyarrow.parquet as pq
 
 from pipelines.storage.compactor import newest_inventory
 from pipelines.storage.files import crashpoint
-from pipelines.storage.schemas import SCHEMA_VERSION, SCHEMAS
+from pipelines.storage.schemas import SCHEMAS, SEED_DT, SEEDS
 
 __all__ = ["ParquetStore", "WrittenFile", "table_from_frame", "tick_file_name"]
 
-SEED_DT = "1970-01-01"
 # A temporary file this old has no live writer (a tick writes in well under a second).
 LEFTOVER_AGE_S = 600.0
 
@@ -83,8 +82,8 @@ class ParquetStore:
 
     def ensure(self) -> None:
         """Create the table directories and their zero-row schema files (idempotent)."""
-        for table, schema in SCHEMAS.items():
-            seed = self.root / table / f"dt={SEED_DT}" / f"_schema-v{SCHEMA_VERSION}.parquet"
+        for (table, _), (name, schema) in SEEDS.items():
+            seed = self.root / table / f"dt={SEED_DT}" / name
             if not seed.exists():
                 self._atomic_write(schema.empty_table(), seed)
 

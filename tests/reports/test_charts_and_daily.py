@@ -210,7 +210,11 @@ def test_cli_filters_formats_and_files(store: Path, tmp_path: Path, fccap: Calla
         pytest.param(["report"], "give a report NAME, or --list", id="no-name"),
         pytest.param(["report", "gaps", "--top", "3"], "--top applies to --format png of capacity-hourly", id="top"),
         pytest.param(["sql", "select * from pols"], '(did you mean "polls"?); the views are: functions', id="table"),
-        pytest.param(["sql", "select instance_id from polls"], "instance_id is a column of instances", id="column"),
+        pytest.param(
+            ["sql", "select instance_id from polls"],
+            "instance_id is a column of instance_intervals, instances",
+            id="column",
+        ),
     ],
 )
 def test_cli_errors_are_one_line(store: Path, args: list[str], expected: str, fccap: Callable[..., Ran]) -> None:
@@ -239,11 +243,22 @@ def test_cli_compact_compacts_each_closed_day_once(tmp_path: Path, fccap: Callab
     out = fccap(*args)
     assert out.returncode == 0, out.stderr
     n = len(FUNCTIONS)
-    # polls: 8 ticks x n; instances: the counts; functions: one refresh of n; files: 8 + 8 ticks + 1 inventory.
-    rows = 8 * n + sum(count(k, t) for t in ticks(datetime(2026, 12, 1, 22, 0, tzinfo=UTC), 4, 30) for k in range(n))
+    # polls: 8 ticks x n; instances: one interval per run of consecutive ticks holding instance i of
+    # function k (per UTC day); functions: one refresh of n; files: 8 + 8 ticks + 1 inventory.
+    runs = 0
+    for day in (1, 2):
+        day_ticks = [t for t in ticks(datetime(2026, 12, 1, 22, 0, tzinfo=UTC), 4, 30) if t.day == day]
+        for k in range(n):
+            present = [[i < count(k, t) for t in day_ticks] for i in range(max(count(k, t) for t in day_ticks))]
+            runs += sum(seen and (j == 0 or not row[j - 1]) for row in present for j, seen in enumerate(row))
+    rows = 8 * n + runs
     assert out.stdout.strip() == f"2 days: 5 table-days compacted ({rows + n} rows), 17 superseded files removed"
     for day in ("2026-12-01", "2026-12-02"):
-        assert sorted(p.name for p in (root / "polls" / f"dt={day}").iterdir()) == ["compacted-g000001.parquet"]
+        assert sorted(p.name for p in (root / "polls" / f"dt={day}").iterdir()) == [
+            "compacted-g000001.parquet",
+            "hourly-g000001.parquet",
+            "service-g000001.parquet",
+        ]
     pd.testing.assert_frame_equal(run_report(root, "capacity-hourly", {}), before)
     again = fccap(*args)
     assert again.stdout.strip() == "2 days: 0 table-days compacted (0 rows), 0 superseded files removed"

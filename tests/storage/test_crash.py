@@ -148,6 +148,8 @@ def test_killed_tick_write_shows_committed_ticks_only(crashed: dict, step: str) 
     assert _files(root) == [
         "instances/dt=2026-12-03/compacted-g000001.parquet",
         "polls/dt=2026-12-03/compacted-g000001.parquet",
+        "polls/dt=2026-12-03/hourly-g000001.parquet",
+        "polls/dt=2026-12-03/service-g000001.parquet",
     ]
     assert not list(root.rglob("*.tmp"))
 
@@ -162,6 +164,8 @@ def test_killed_compaction_never_loses_or_doubles_a_row(crashed: dict, step: str
     assert _files(root) == [
         "instances/dt=2026-12-03/compacted-g000001.parquet",
         "polls/dt=2026-12-03/compacted-g000001.parquet",
+        "polls/dt=2026-12-03/hourly-g000001.parquet",
+        "polls/dt=2026-12-03/service-g000001.parquet",
     ]
     assert not list(root.rglob("*.tmp"))
     # A compacted day is left alone by the next run (idempotent).
