@@ -34,7 +34,8 @@ HISTORY_CHECKS = ["no_duplicates", "schema", "complete"]
     group_name="history",
     kinds={"parquet"},
     partitions_def=daily,
-    deps=[fc_instance_snapshots],
+    # Every target's ticks of the day (the tick is partitioned by account and region, the history by day).
+    deps=[dg.AssetDep(fc_instance_snapshots, partition_mapping=dg.AllPartitionMapping())],
     # Checks run inside the step, on the partition it wrote (C21): no duplicate keys, the declared
     # schema in every file, and the day's gaps listed (not run / polls failed).
     check_specs=[dg.AssetCheckSpec(name, asset="fc_history") for name in HISTORY_CHECKS],

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
+from assets.partitions import fc_targets, target_keys
 from pipelines.collect import DiscoveryFailure, InventoryRow
 from pipelines.config import ConfigError
 from pipelines.fc.errors import fix_for
@@ -30,17 +31,34 @@ def _carry_forward(
     )
 
 
+def _sync_partitions(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, list[str]]:
+    """Make the fc_targets partitions exactly the configured (account, region) pairs."""
+    name = fc_targets.name
+    assert name is not None
+    have = set(instance.get_dynamic_partitions(name))
+    added = [k for k in keys if k not in have]
+    removed = sorted(have - set(keys))
+    if added:
+        instance.add_dynamic_partitions(name, added)
+    for key in removed:
+        instance.delete_dynamic_partition(name, key)
+    return {"keys": keys, "added": added, "removed": removed}
+
+
 @dg.asset(group_name="fc", kinds={"parquet"})
 def fc_inventory(context: dg.AssetExecutionContext, fc: FCResource, store: StoreResource) -> dg.MaterializeResult:
     """Functions, specs and qualifiers of every configured target (ListServices, ListFunctions,
     ListAliases, paged). Targets whose discovery fails keep their previous inventory and are
-    named in the failure; the refresh is written first, then the run fails."""
+    named in the failure; the refresh is written first, then the run fails. Registers one
+    fc_targets partition per configured (account, region), the keys the tick fans out to."""
     started = time.perf_counter()
     refreshed_at = datetime.now(UTC)
     try:
+        targets = fc.targets()
         inventory = fc.discover()
     except ConfigError as e:
         raise dg.Failure(description=str(e)) from None
+    partitions = _sync_partitions(context.instance, target_keys(targets, inventory))
     st = store.store()
     rows = _carry_forward(inventory.rows, inventory.failures, st.latest_inventory())
     written = st.write_inventory(refreshed_at, functions_frame(rows, refreshed_at))
@@ -60,6 +78,7 @@ def fc_inventory(context: dg.AssetExecutionContext, fc: FCResource, store: Store
         "skipped_regions": dg.MetadataValue.json(
             [{"account_id": k.account_id, "region": k.region, "code": k.code} for k in inventory.skipped]
         ),
+        "partitions": dg.MetadataValue.json(partitions),
         "duration_s": round(time.perf_counter() - started, 3),
         "path": dg.MetadataValue.path(str(written.path)),
     }

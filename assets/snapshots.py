@@ -1,4 +1,11 @@
-"""One capacity snapshot per tick: ListInstances for every inventoried (function, qualifier)."""
+"""One capacity snapshot per tick: ListInstances for every inventoried (function, qualifier).
+
+Two shapes of the same asset (key ``fc_instance_snapshots``), built by one factory:
+``fc_instance_snapshots_by_target`` is partitioned by (account, region) (assets/partitions.py), so a
+tick is one run per target that Dagster queues, limits and launches (the default Definitions);
+``fc_instance_snapshots`` polls every target in one run (``single_run_defs``, and the tests that
+need no Dagster instance).
+"""
 # No `from __future__ import annotations`: Dagster reads the context and config annotations at runtime.
 
 import time
@@ -9,6 +16,7 @@ import dagster as dg
 from pydantic import Field
 
 from assets.inventory import fc_inventory
+from assets.partitions import fc_targets, parse_target_key
 from pipelines.config import ConfigError
 from pipelines.coverage import coverage_by_target
 from pipelines.normalise import instances_frame, inventory_rows, polls_frame
@@ -32,13 +40,39 @@ class TickConfig(dg.Config):
     )
 
 
-@dg.asset(group_name="fc", kinds={"parquet"}, deps=[fc_inventory])
-def fc_instance_snapshots(
-    context: dg.AssetExecutionContext, config: TickConfig, fc: FCResource, store: StoreResource
+DESCRIPTION = """Instances of every function and qualifier at one tick, written to the `polls` (one row per
+poll, 0 when none, failures recorded) and `instances` (one row per instance) tables.
+Re-running a tick replaces its files."""
+
+
+def build_snapshots_asset(partitions_def: dg.DynamicPartitionsDefinition | None) -> dg.AssetsDefinition:
+    """The tick asset; with ``partitions_def`` (fc_targets) each run polls one (account, region)."""
+
+    @dg.asset(
+        name="fc_instance_snapshots",
+        group_name="fc",
+        kinds={"parquet"},
+        deps=[fc_inventory],
+        partitions_def=partitions_def,
+        description=DESCRIPTION
+        + (" Partitioned by (account, region): one run per target per tick." if partitions_def else ""),
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, config: TickConfig, fc: FCResource, store: StoreResource
+    ) -> dg.MaterializeResult:
+        target = parse_target_key(context.partition_key) if partitions_def is not None else None
+        return _tick(context, config, fc, store, target)
+
+    return _asset
+
+
+def _tick(
+    context: dg.AssetExecutionContext,
+    config: TickConfig,
+    fc: FCResource,
+    store: StoreResource,
+    target: tuple[str, str] | None,
 ) -> dg.MaterializeResult:
-    """Instances of every function and qualifier at one tick, written to the `polls` (one row per
-    poll, 0 when none, failures recorded) and `instances` (one row per instance) tables.
-    Re-running a tick replaces its files."""
     started = time.perf_counter()
     now = datetime.now(UTC)
     tick_at = parse_tick(config.tick_at, now, config.interval_s)
@@ -55,6 +89,9 @@ def fc_instance_snapshots(
     if functions is None:
         raise dg.Failure(description="no inventory yet: materialize fc_inventory first (fc_inventory_job)")
     rows = inventory_rows(functions)
+    if target is not None:
+        # This run's share of the tick: one (account, region), both API versions there (one rate budget).
+        rows = [r for r in rows if (r.account_id, r.region) == target]
     try:
         outcomes = fc.poll(rows)
     except ConfigError as e:
@@ -62,7 +99,7 @@ def fc_instance_snapshots(
     polled_s = time.perf_counter() - started
     polls = polls_frame(outcomes, tick_at, config.interval_s, fc.secrets())
     instances = instances_frame(outcomes, tick_at)
-    written = st.write_tick(tick_at, polls, instances)
+    written = st.write_tick(tick_at, polls, instances, target=target)
     ok = sum(o.ok for o in outcomes)
     failed = len(outcomes) - ok
     coverage = ok / len(outcomes) if outcomes else 1.0
@@ -70,6 +107,7 @@ def fc_instance_snapshots(
     per_target = coverage_by_target(outcomes, fc.secrets())
     metadata = {
         "tick_at": tick_at.isoformat(),
+        **({"target": f"{target[0]}/{target[1]}"} if target else {}),
         "functions": len(rows),
         "polls": len(outcomes),
         "ok": ok,
@@ -90,5 +128,19 @@ def fc_instance_snapshots(
             + "\n".join(c.describe() for c in below),
             metadata=metadata,
         )
-    context.log.info("tick %s: %d polls, %d ok, %d instances", tick_at.isoformat(), len(outcomes), ok, len(instances))
+    scope = f" {target[0]}/{target[1]}" if target else ""
+    context.log.info(
+        "tick %s%s: %d polls, %d ok, %d instances", tick_at.isoformat(), scope, len(outcomes), ok, len(instances)
+    )
     return dg.MaterializeResult(metadata=metadata)
+
+
+fc_instance_snapshots = build_snapshots_asset(None)
+fc_instance_snapshots_by_target = build_snapshots_asset(fc_targets)
+
+__all__ = [
+    "TickConfig",
+    "build_snapshots_asset",
+    "fc_instance_snapshots",
+    "fc_instance_snapshots_by_target",
+]

@@ -13,15 +13,20 @@ import pyarrow.parquet as pq
 from pipelines.sqlrun import connect, run_report
 from pipelines.storage.compactor import day_files
 from pipelines.storage.schemas import SCHEMAS
+from pipelines.storage.store import tick_file_name
 
-__all__ = ["completeness", "coverage_per_target", "duplicates", "freshness", "schema_matches"]
+__all__ = ["completeness", "coverage_per_target", "duplicates", "freshness", "schema_matches", "tick_coverage"]
 
 Result = tuple[bool, dict[str, Any]]
 
 
-def freshness(root: str | Path, now: datetime, max_age_s: float) -> Result:
+def freshness(root: str | Path, now: datetime, max_age_s: float, target: tuple[str, str] | None = None) -> Result:
+    """Age of the last tick, of one (account, region) ``target`` if given."""
+    where, params = "dt >= ?", [(now - timedelta(days=2)).date()]
+    if target is not None:
+        where, params = f"{where} and account_id = ? and region = ?", [*params, *target]
     with connect(root) as con:
-        row = con.execute("select max(tick_at) from polls where dt >= ?", [(now - timedelta(days=2)).date()]).fetchone()
+        row = con.execute(f"select max(tick_at) from polls where {where}", params).fetchone()  # noqa: S608 - constant
     last = row[0] if row else None
     if last is None:
         return False, {"last_tick": None, "max_age_s": max_age_s}
@@ -39,6 +44,22 @@ def coverage_per_target(root: str | Path, threshold: float) -> Result:
     shares = {f"{a}/{r}": round(c, 4) for a, r, c in rows}
     low = {k: v for k, v in shares.items() if v < threshold}
     return bool(shares) and not low, {"coverage": shares, "below_threshold": low, "threshold": threshold}
+
+
+def tick_coverage(root: str | Path, tick_at: datetime, target: tuple[str, str] | None, threshold: float) -> Result:
+    """Share of ok polls per (account, region) in one tick's polls file (one target's, if given):
+    the rows a run wrote, and nothing another run wrote (C21)."""
+    name = tick_file_name(tick_at, target)
+    path = Path(root) / "polls" / f"dt={tick_at.astimezone(UTC).date().isoformat()}" / name
+    if not path.exists():
+        return False, {"file": name, "missing": True, "threshold": threshold}
+    polls = pq.read_table(path, columns=["account_id", "region", "status"]).to_pandas()
+    shares = {
+        f"{a}/{r}": round(float((g["status"] == "ok").mean()), 4)
+        for (a, r), g in polls.groupby(["account_id", "region"], sort=True)
+    }
+    low = {k: v for k, v in shares.items() if v < threshold}
+    return bool(shares) and not low, {"file": name, "coverage": shares, "below_threshold": low, "threshold": threshold}
 
 
 def duplicates(root: str | Path, day: date) -> Result:

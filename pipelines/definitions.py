@@ -1,4 +1,8 @@
-"""The one Definitions: wiring only."""
+"""The one Definitions: wiring only.
+
+``defs`` fans the tick out: one run per (account, region) partition. ``build_defs(fan_out=False)``
+polls every target in one run per tick (``pipelines.definitions_single_run``, for a small setup).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from assets.checks import fc_instance_snapshots__coverage, fc_instance_snapshots
 from assets.history import fc_history
 from assets.inventory import fc_inventory
 from assets.reports import report_assets
-from assets.snapshots import fc_instance_snapshots
+from assets.snapshots import fc_instance_snapshots, fc_instance_snapshots_by_target
 from pipelines.maintenance import dagster_run_retention_job, dagster_run_retention_schedule
 from pipelines.resources import FCResource, StoreResource
 from pipelines.schedules import (
@@ -17,17 +21,38 @@ from pipelines.schedules import (
     fc_inventory_job,
     fc_inventory_schedule,
     fc_tick_job,
+    single_run_tick_job,
 )
 
-defs = dg.Definitions(
-    assets=[fc_inventory, fc_instance_snapshots, fc_history, *report_assets],
-    asset_checks=[fc_instance_snapshots__fresh, fc_instance_snapshots__coverage],
-    jobs=[fc_tick_job, fc_inventory_job, dagster_run_retention_job],
-    schedules=[build_tick_schedule(), fc_inventory_schedule, dagster_run_retention_schedule, build_history_schedule()],
-    resources={
-        # No explicit keys: the alibabacloud-credentials default chain (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET,
-        # ~/.aliyun/config.json, ECS RAM role, OIDC, credentials URI) supplies the base identity.
-        "fc": FCResource(targets_file=dg.EnvVar("FCCAP_TARGETS")),
-        "store": StoreResource(root=dg.EnvVar("FCCAP_STORE")),
-    },
-)
+__all__ = ["build_defs", "defs"]
+
+
+def build_defs(*, fan_out: bool = True) -> dg.Definitions:
+    snapshots, tick_job = (
+        (fc_instance_snapshots_by_target, fc_tick_job)
+        if fan_out
+        else (
+            fc_instance_snapshots,
+            single_run_tick_job,
+        )
+    )
+    return dg.Definitions(
+        assets=[fc_inventory, snapshots, fc_history, *report_assets],
+        asset_checks=[fc_instance_snapshots__fresh, fc_instance_snapshots__coverage],
+        jobs=[tick_job, fc_inventory_job, dagster_run_retention_job],
+        schedules=[
+            build_tick_schedule(fan_out=fan_out),
+            fc_inventory_schedule,
+            dagster_run_retention_schedule,
+            build_history_schedule(),
+        ],
+        resources={
+            # No explicit keys: the alibabacloud-credentials default chain (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET,
+            # ~/.aliyun/config.json, ECS RAM role, OIDC, credentials URI) supplies the base identity.
+            "fc": FCResource(targets_file=dg.EnvVar("FCCAP_TARGETS")),
+            "store": StoreResource(root=dg.EnvVar("FCCAP_STORE")),
+        },
+    )
+
+
+defs = build_defs()

@@ -52,25 +52,32 @@ def _prepare_home(dagster_home: Path) -> None:
 def _run_ticks(
     instance: dg.DagsterInstance, clock: ManualClock, start: datetime, ticks: int, every: timedelta, say: Say
 ) -> None:
-    """Evaluate the real tick schedule at each simulated time and execute the run it asks for."""
+    """Evaluate the real tick schedule at each simulated time and execute the runs it asks for
+    (one per (account, region) partition; the demo's one account and region make one)."""
     defs = _definitions()
     schedule = defs.resolve_schedule_def("fc_tick_schedule")
     tick_job = defs.resolve_job_def("fc_tick_job")
+    repository = defs.get_repository_def()
     for n in range(ticks):
         at = start + n * every
         clock.set(at)
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
-        [request] = schedule.evaluate_tick(context).run_requests or []
-        config = {**request.run_config, **QUIET}
-        tick_config = config["ops"]["fc_instance_snapshots"]["config"]
-        tick_config["interval_s"] = int(every.total_seconds())
-        tick_config["max_lag_s"] = None  # a simulated morning: the emulator's clock is set to each tick
-        result = tick_job.execute_in_process(run_config=config, tags=request.tags, instance=instance)
-        meta = result.asset_materializations_for_node("fc_instance_snapshots")[0].metadata
-        say(
-            f"tick {at:%Y-%m-%d %H:%M}Z run {result.run_id[:8]}: {meta['polls'].value} polls, "
-            f"{meta['ok'].value} ok, {meta['failed'].value} failed, {meta['instances_seen'].value} instances"
-        )
+        with dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=at, repository_def=repository
+        ) as context:
+            requests = schedule.evaluate_tick(context).run_requests or []
+        for request in requests:
+            config = {**request.run_config, **QUIET}
+            tick_config = config["ops"]["fc_instance_snapshots"]["config"]
+            tick_config["interval_s"] = int(every.total_seconds())
+            tick_config["max_lag_s"] = None  # a simulated morning: the emulator's clock is set to each tick
+            result = tick_job.execute_in_process(
+                run_config=config, tags=request.tags, instance=instance, partition_key=request.partition_key
+            )
+            meta = result.asset_materializations_for_node("fc_instance_snapshots")[0].metadata
+            say(
+                f"tick {at:%Y-%m-%d %H:%M}Z {request.partition_key} run {result.run_id[:8]}: {meta['polls'].value} "
+                f"polls, {meta['ok'].value} ok, {meta['failed'].value} failed, {meta['instances_seen'].value} instances"
+            )
 
 
 def _report(store_root: Path, catalog: Path, start: datetime, until: datetime, say: Say) -> None:

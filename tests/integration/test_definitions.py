@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from pipelines.definitions import defs
+from pipelines.definitions_single_run import defs as single_run_defs
 
 
 def test_definitions_load_with_jobs_schedules_and_resources() -> None:
@@ -26,11 +27,29 @@ def test_tick_schedule_labels_the_scheduled_time_in_utc() -> None:
     # 00:30 in Shanghai is the previous UTC day: the tick belongs to that UTC minute (C17).
     scheduled = datetime(2026, 12, 4, 0, 30, tzinfo=timezone(timedelta(hours=8)))
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled)
-        [request] = schedule.evaluate_tick(context).run_requests or []
+        instance.add_dynamic_partitions("fc_targets", ["1234567890/cn-hangzhou"])
+        with dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=scheduled, repository_def=defs.get_repository_def()
+        ) as context:
+            [request] = schedule.evaluate_tick(context).run_requests or []
     tick_at = request.run_config["ops"]["fc_instance_snapshots"]["config"]["tick_at"]
     assert datetime.fromisoformat(tick_at) == datetime(2026, 12, 3, 16, 30, tzinfo=UTC)
-    assert request.run_key == tick_at  # one run per tick: a re-evaluation cannot launch a duplicate
+    # One run per tick and target: a re-evaluation cannot launch a duplicate.
+    assert request.run_key == f"{tick_at}|1234567890/cn-hangzhou"
+    assert request.partition_key == "1234567890/cn-hangzhou"
+
+
+def test_single_run_definitions_poll_every_target_in_one_run_per_tick() -> None:
+    schedule = single_run_defs.resolve_schedule_def("fc_tick_schedule")
+    scheduled = datetime(2026, 12, 3, 16, 30, tzinfo=UTC)
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=scheduled) as context,
+    ):
+        [request] = schedule.evaluate_tick(context).run_requests or []
+    assert request.run_key == scheduled.isoformat() and request.partition_key is None
+    assert single_run_defs.resolve_job_def("fc_tick_job").partitions_def is None
+    assert defs.resolve_job_def("fc_tick_job").partitions_def == dg.DynamicPartitionsDefinition(name="fc_targets")
 
 
 def test_inventory_schedule_is_hourly_utc() -> None:
