@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from pipelines.sqlrun import connect, run_report
 from pipelines.storage.compactor import day_files
-from pipelines.storage.schemas import SCHEMAS
+from pipelines.storage.schemas import INTERVALS, ROLLUPS, SCHEMAS
 from pipelines.storage.store import tick_file_name
 
 __all__ = ["completeness", "coverage_per_target", "duplicates", "freshness", "schema_matches", "tick_coverage"]
@@ -84,10 +84,14 @@ def schema_matches(root: str | Path, day: date) -> Result:
     checked = 0
     for table, schema in SCHEMAS.items():
         files = day_files(Path(root), table, day.isoformat())
-        for path in [*(p for _, p in files.generations[-1:]), *files.raw]:
+        # A compacted instances generation holds intervals; a polls generation has its rollups.
+        expected = [(p, INTERVALS if table == "instances" else schema) for _, p in files.generations[-1:]]
+        expected += [(p, ROLLUPS[kind]) for kind in ROLLUPS if (p := files.rollup(kind)) is not None]
+        expected += [(p, schema) for p in files.raw]
+        for path, declared in expected:
             checked += 1
             got = pq.read_schema(path)
-            if not got.equals(schema, check_metadata=False):
+            if not got.equals(declared, check_metadata=False):
                 wrong[str(path.relative_to(root))] = str(got)[:300]
     return not wrong, {"files_checked": checked, "mismatched": wrong}
 

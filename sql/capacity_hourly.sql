@@ -7,20 +7,15 @@
 -- reading by the tick period it stands for. Whole hours of the window come from the hourly
 -- rollup (polls_hourly: materialized per compacted day); an hour the window cuts is derived from
 -- its polls inside the window only (rollups.sql hourly_rollup, the same definition).
-with
-bounds as (
-    select
-        to_timestamp(ceil(epoch_us($since::timestamptz) / 3600000000) * 3600) as first_hour,
-        to_timestamp((epoch_us($until::timestamptz) // 3600000000) * 3600) as end_hour
-),
-hours as (
-    select h.* from polls_hourly h, bounds b where h.hour >= b.first_hour and h.hour < b.end_hour
+with hours as (
+    select * from polls_hourly
+    where hour >= hour_ceil($since::timestamptz) and hour < hour_floor($until::timestamptz)
     union all by name
-    select h.* from hourly_rollup('polls', $since::timestamptz, least((select first_hour from bounds), $until::timestamptz), null) h
+    select * from hourly_rollup('polls', $since::timestamptz, least(hour_ceil($since::timestamptz), $until::timestamptz), null)
     union all by name
-    select h.* from hourly_rollup(
-        'polls', greatest((select end_hour from bounds), (select first_hour from bounds), $since::timestamptz), $until::timestamptz, null
-    ) h
+    select * from hourly_rollup(
+        'polls', greatest(hour_floor($until::timestamptz), hour_ceil($since::timestamptz)), $until::timestamptz, null
+    )
 )
 select
     account_id,

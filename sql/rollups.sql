@@ -3,6 +3,10 @@
 -- by their arguments (polls relations need the `dt` partition column); a macro binds its names
 -- when it is created, so relations are passed by name and resolved at each call.
 
+-- the hour a timestamp falls in, and the first hour boundary at or after it (integer epoch arithmetic).
+create or replace macro hour_floor(ts) as to_timestamp((epoch_us(ts) // 3600000000) * 3600);
+create or replace macro hour_ceil(ts) as to_timestamp(((epoch_us(ts) + 3599999999) // 3600000000) * 3600);
+
 -- per-tick instance rows from intervals: an interval stands for every ok poll of its series
 -- between its first and last tick (pipelines/storage/schemas.py INTERVALS).
 create or replace macro expand_intervals(intervals_rel, polls_rel) as table
@@ -23,7 +27,7 @@ where p.status = 'ok';
 create or replace macro hourly_rollup(polls_rel, since, until, days) as table
 select
     account_id, region, api_version, service_name, function_name, qualifier,
-    to_timestamp((epoch_us(tick_at) // 3600000000) * 3600) as hour,
+    hour_floor(tick_at) as hour,
     count(*) filter (where status = 'ok') as ticks_ok,
     count(*) filter (where status <> 'ok') as ticks_failed,
     min(instance_count) filter (where status = 'ok') as min_instances,

@@ -2,15 +2,25 @@
 -- grain: one row per (account_id, region, service_name, day).
 -- parameters: $since, $until (timestamptz, half-open), $account, $region, $service, $function (varchar or null = all).
 -- The count at a tick sums the service's ok polls (every function and qualifier); p95 is quantile_cont
--- over the day's ticks. Days are bucketed on the integer epoch (faster than a cast of timestamptz).
+-- over the day's ticks. Per-service tick totals come from service_ticks (materialized per compacted
+-- day); with a $function filter they are summed from that function's polls instead.
 with per_tick as (
-    select account_id, region, service_name, tick_at, sum(instance_count) as instances
-    from polls
-    where status = 'ok' and tick_at >= $since and tick_at < $until
+    select account_id, region, service_name, tick_at, instances
+    from service_ticks
+    where $function::varchar is null
+      and tick_at >= $since and tick_at < $until
       and ($account::varchar is null or account_id = $account::varchar)
       and ($region::varchar is null or region = $region::varchar)
       and ($service::varchar is null or service_name = $service::varchar)
-      and ($function::varchar is null or function_name = $function::varchar)
+    union all
+    select account_id, region, service_name, tick_at, sum(instance_count) as instances
+    from polls
+    where $function::varchar is not null
+      and status = 'ok' and tick_at >= $since and tick_at < $until
+      and ($account::varchar is null or account_id = $account::varchar)
+      and ($region::varchar is null or region = $region::varchar)
+      and ($service::varchar is null or service_name = $service::varchar)
+      and function_name = $function::varchar
     group by all
 )
 select

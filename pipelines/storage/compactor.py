@@ -65,6 +65,7 @@ _FUNCTIONS_SORT = ["account_id", "region", "service_name", "function_name", "ref
 _GENERATION = re.compile(r"^compacted-g(\d{6})(-deleted)?\.parquet$")
 _ROLLUP = re.compile(r"^(" + "|".join(ROLLUPS) + r")-g(\d{6})\.parquet$")
 _CONSUMED_KEY = b"fccap.consumed"
+INTERVALS_ROW_GROUP = 4096
 
 
 def generation_name(generation: int, *, deleted: bool = False) -> str:
@@ -191,9 +192,11 @@ def _pending(
     return pending, prints, consumed
 
 
-def _commit(data: pa.Table, target: Path, step: str, consumed: list[tuple[str, int, int]]) -> None:
+def _commit(
+    data: pa.Table, target: Path, step: str, consumed: list[tuple[str, int, int]], row_group_rows: int | None = None
+) -> None:
     meta = {"fccap.schema_version": SCHEMA_VERSION, _CONSUMED_KEY.decode(): json.dumps(sorted(consumed))}
-    atomic_write(data.replace_schema_metadata(meta), target, step=step)
+    atomic_write(data.replace_schema_metadata(meta), target, step=step, row_group_rows=row_group_rows)
 
 
 def _or_seed(paths: list[Path], seed: Path) -> list[str]:
@@ -235,7 +238,9 @@ def _compact_history(root: Path, day: str) -> list[TableCompaction]:
         done = []
         if pending_i:  # else the intervals already hold these ticks (a crash before the polls commit)
             target_i = inf.directory / generation_name(inf.generation + 1)
-            _commit(intervals, target_i, "compact.instances", sorted(consumed_i | set(prints_i)))
+            # Small row groups: a one-function query reads the few whose min/max name it (issue 6: lifetimes).
+            consumed = sorted(consumed_i | set(prints_i))
+            _commit(intervals, target_i, "compact.instances", consumed, row_group_rows=INTERVALS_ROW_GROUP)
             done.append(
                 TableCompaction(
                     "instances", day, "compacted", inf.generation + 1, intervals.num_rows, len(pending_i), str(target_i)

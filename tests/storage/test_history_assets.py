@@ -85,7 +85,11 @@ def test_compaction_asset_compacts_checks_and_is_idempotent(tmp_path: Path, gap:
             "2026-12-01T23:58:00+00:00 1/cn-hangzhou: polls failed (1 failed)",
         ]
     )
-    assert sorted(p.name for p in (tmp_path / "polls" / "dt=2026-12-01").iterdir()) == ["compacted-g000001.parquet"]
+    assert sorted(p.name for p in (tmp_path / "polls" / "dt=2026-12-01").iterdir()) == [
+        "compacted-g000001.parquet",
+        "hourly-g000001.parquet",
+        "service-g000001.parquet",
+    ]
     again = _materialize(tmp_path).asset_materializations_for_node("fc_history")[0].metadata
     assert again["polls_action"].value == "up-to-date" and again["polls_generation"].value == 1
 
