@@ -18,7 +18,7 @@ import yaml
 
 from pipelines.emulator import EmulatorServer, ManualClock, World, create_app, default_scenario
 from pipelines.output import render
-from pipelines.sqlrun import connect, load_sql, run_report, write_catalog
+from pipelines.sqlrun import SQL_DIR, connect, load_sql, run_report, write_catalog
 
 __all__ = ["run_demo"]
 
@@ -80,6 +80,9 @@ def _run_ticks(
             )
 
 
+SNAPSHOT_SQL = SQL_DIR / "snapshot.sql"  # each analyst session runs it once: which files to read
+
+
 def _report(store_root: Path, catalog: Path, start: datetime, until: datetime, say: Say) -> None:
     report = run_report(store_root, "capacity-hourly", {"since": start, "until": until})
     with connect(store_root) as con:
@@ -96,7 +99,10 @@ def _report(store_root: Path, catalog: Path, start: datetime, until: datetime, s
     say("query it:")
     say(f"  .venv/bin/fccap report capacity-hourly --since {start:%Y-%m-%dT%H:%M}Z --function <name>")
     say('  .venv/bin/fccap sql "select function_name, max(instance_count) from polls group by all order by 2 desc"')
-    say(f"  duckdb -readonly -cmd \"set file_search_path='{store_root}'; set timezone='UTC'\" {catalog}")
+    say(
+        f"  duckdb -readonly -cmd \"set file_search_path='{store_root}'; set timezone='UTC'\" "
+        f"-cmd '.read {SNAPSHOT_SQL}' {catalog}"
+    )
     say("")
     say("tick_at is each tick's simulated time (the emulator's clock was set to it); observed_at is the real")
     say("time the answer arrived. Re-running the demo replaces these same ticks.")

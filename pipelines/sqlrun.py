@@ -17,7 +17,6 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.storage.snapshot import read_set
 from pipelines.storage.store import ParquetStore
 
 __all__ = [
@@ -66,14 +65,13 @@ def connect(root: str | Path, database: str = ":memory:") -> duckdb.DuckDBPyConn
     con = duckdb.connect(database)
     con.execute("set timezone = 'UTC'")
     con.execute("set file_search_path = ?", [str(Path(root).resolve())])
-    bind_views(con, Path(root).resolve())
+    bind_views(con)
     return con
 
 
-def bind_views(con: duckdb.DuckDBPyConnection, root: Path) -> None:
-    """(Re)define the views over the files a reader sees now (pipelines/storage/snapshot.py)."""
-    for statement, value in read_set(root).variables(root):
-        con.execute(statement, [value])
+def bind_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the views over the files a reader sees now (sql/snapshot.sql; file_search_path = the root)."""
+    con.execute(load_sql("snapshot"))
     con.execute(load_sql("rollups"))
     con.execute(load_sql("views"))
 

@@ -229,7 +229,7 @@ def _compact_history(root: Path, day: str) -> list[TableCompaction]:
         pending_polls=_or_seed(pending_p, polls_seed),
         # the raw polls an earlier intervals generation was built against, not yet in a polls generation
         expand_polls=_or_seed(base_p + [p for p in pf.raw if p.name in names_i and p.name not in names_p], polls_seed),
-        base_intervals=_or_seed([inf.current] if inf.current else [], seed_path(root, "instances", "intervals")),
+        base_intervals=_or_seed([inf.current] if inf.current else [], seed_path(root, "instances", "compacted")),
         pending_instances=_or_seed(pending_i, seed_path(root, "instances")),
         replacing_polls=_or_seed([p for p in pf.raw if p.name in {i.name for i in pending_i}], polls_seed),
     )
@@ -273,7 +273,7 @@ def _rollups_only(root: Path, pf: DayFiles) -> TableCompaction:
         base_polls=[str(pf.current)],
         pending_polls=[seed],
         expand_polls=[seed],
-        base_intervals=[str(seed_path(root, "instances", "intervals"))],
+        base_intervals=[str(seed_path(root, "instances", "compacted"))],
         pending_instances=[str(seed_path(root, "instances"))],
         replacing_polls=[seed],
     )

@@ -128,10 +128,13 @@ SERVICE_TICKS = _schema(
 ROLLUPS: dict[str, pa.Schema] = {"hourly": HOURLY, "service": SERVICE_TICKS}
 
 # Zero-row seed files under <table>/dt=1970-01-01/: every reader's file list holds at least one
-# file of each form, so an empty store reads as typed empty tables (C15). (table, form) -> (name, schema)
+# file of each form, so an empty store reads as typed empty tables (C15); the generation-named
+# seeds also give sql/snapshot.sql's metadata glob a match. (table, form) -> (name, schema)
 SEED_DT = "1970-01-01"
 SEEDS: dict[tuple[str, str], tuple[str, pa.Schema]] = {
     **{(t, "raw"): (f"_schema-v{SCHEMA_VERSION}.parquet", schema) for t, schema in SCHEMAS.items()},
-    ("instances", "intervals"): (f"_intervals-v{SCHEMA_VERSION}.parquet", INTERVALS),
+    ("polls", "compacted"): ("compacted-g000000.parquet", POLLS),
+    ("instances", "compacted"): ("compacted-g000000.parquet", INTERVALS),
+    ("functions", "compacted"): ("compacted-g000000.parquet", FUNCTIONS),
     **{("polls", kind): (f"_{kind}-v{SCHEMA_VERSION}.parquet", schema) for kind, schema in ROLLUPS.items()},
 }

@@ -7,6 +7,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.sqlrun import SQL_DIR
+
 
 def test_demo_runs_ticks_as_recorded_dagster_runs(tmp_path: Path) -> None:
     out = subprocess.run(
@@ -41,5 +43,6 @@ def test_demo_runs_ticks_as_recorded_dagster_runs(tmp_path: Path) -> None:
 
     con = duckdb.connect(str(tmp_path / "catalog.duckdb"), read_only=True)
     con.execute("set file_search_path = ?", [str(tmp_path / "store")])
+    con.execute((SQL_DIR / "snapshot.sql").read_text())  # what the README tells analysts to run
     ticks_stored = con.execute("select count(distinct tick_at), count(*) filter (where status <> 'ok') from polls")
     assert ticks_stored.fetchone() == (2, 0)

@@ -1,0 +1,121 @@
+-- the files a reader sees now, as the session variables the views read (views.sql); run once per
+-- session, after `set file_search_path` names the store root. A session sees the store as it was
+-- when this ran: superseded files stay on disk raw_retention_s (an hour by default) after the
+-- commit that superseded them, so a younger session never finds a listed file gone.
+-- Per (table, day): the newest compacted generation (none when it is a retention tombstone) plus
+-- the raw files whose name that generation does not list as consumed (pipelines/storage/compactor.py),
+-- so every tick file is read exactly once before, during and after a compaction. A raw instances file
+-- counts only once its tick's polls file exists or has been consumed (the tick write's commit point).
+-- A day's rollups are read only while they belong to its newest polls generation and no raw polls
+-- file of the day is visible; otherwise the day is dirty and the views derive them from polls.
+-- Empty lists fall back to the zero-row seed files of dt=1970-01-01 (store.py ensure()).
+create or replace temp table _fccap_files as
+select
+    file,
+    parse_filename(file) as name,
+    regexp_extract(file, '([a-z_]+)/dt=[0-9-]+/[^/]+$', 1) as tbl,
+    regexp_extract(file, '/dt=([0-9-]+)/[^/]+$', 1) as day
+from glob('*/dt=*/*.parquet');
+
+create or replace temp table _fccap_current as
+select tbl, day, max(file) as file, max(name) like '%-deleted.parquet' as deleted,
+    cast(substr(max(name), 12, 6) as integer) as generation
+from _fccap_files
+where regexp_matches(name, '^compacted-g[0-9]{6}(-deleted)?\.parquet$')
+group by tbl, day;
+
+create or replace temp table _fccap_consumed as
+with listed as (
+    select c.tbl, c.day, unnest(from_json(decode(m.value), '["JSON"]')) as entry
+    from parquet_kv_metadata('*/dt=*/compacted-g*.parquet') m
+    join _fccap_current c on c.file = m.file_name
+    where decode(m.key) = 'fccap.consumed'
+)
+select tbl, day, json_extract_string(entry, '$[0]') as name from listed;
+
+create or replace temp table _fccap_raw as
+select f.tbl, f.day, f.file, f.name
+from _fccap_files f
+where ((f.tbl in ('polls', 'instances') and f.name like 'tick-%') or (f.tbl = 'functions' and f.name like 'inventory-%'))
+  and not exists (select 1 from _fccap_current c where c.tbl = f.tbl and c.day = f.day and c.deleted)
+  and not exists (select 1 from _fccap_consumed k where k.tbl = f.tbl and k.day = f.day and k.name = f.name);
+
+create or replace temp table _fccap_live as  -- current generations that are not tombstones
+select * from _fccap_current where not deleted;
+
+create or replace temp table _fccap_clean_days as
+select c.day, h.file as hourly, s.file as service
+from _fccap_live c
+join _fccap_files h on h.tbl = 'polls' and h.day = c.day and h.name = printf('hourly-g%06d.parquet', c.generation)
+join _fccap_files s on s.tbl = 'polls' and s.day = c.day and s.name = printf('service-g%06d.parquet', c.generation)
+where c.tbl = 'polls' and c.day <> '1970-01-01'
+  and not exists (select 1 from _fccap_raw r where r.tbl = 'polls' and r.day = c.day);
+
+set variable fccap_polls = (
+    select list(file order by file) from (
+        select file from _fccap_live where tbl = 'polls' union all select file from _fccap_raw where tbl = 'polls'
+    )
+);
+
+set variable fccap_functions = (
+    select list(file order by file) from (
+        select file from _fccap_live where tbl = 'functions'
+        union all
+        select file from _fccap_raw where tbl = 'functions'
+    )
+);
+
+set variable fccap_intervals = (select list(file order by file) from _fccap_live where tbl = 'instances');
+
+set variable fccap_instances_raw = coalesce(
+    (
+        select list(r.file order by r.file)
+        from _fccap_raw r
+        where r.tbl = 'instances'
+          and (
+              exists (select 1 from _fccap_files p where p.tbl = 'polls' and p.day = r.day and p.name = r.name)
+              or exists (select 1 from _fccap_consumed k where k.tbl = 'polls' and k.day = r.day and k.name = r.name)
+          )
+    ),
+    ['instances/dt=1970-01-01/_schema-v1.parquet']
+);
+
+-- the polls each day's intervals were built against: its polls generation, and the raw polls files
+-- the intervals consumed that no polls generation holds yet (a compaction stopped between the two).
+set variable fccap_expand_polls = coalesce(
+    (
+        select list(file order by file) from (
+            select p.file
+            from _fccap_live p
+            join _fccap_live i on i.tbl = 'instances' and i.day = p.day
+            where p.tbl = 'polls'
+            union all
+            select r.file
+            from _fccap_raw r
+            join _fccap_consumed k on k.tbl = 'instances' and k.day = r.day and k.name = r.name
+            where r.tbl = 'polls'
+        )
+    ),
+    ['polls/dt=1970-01-01/_schema-v1.parquet']
+);
+
+set variable fccap_hourly = coalesce(
+    (select list(hourly order by hourly) from _fccap_clean_days), ['polls/dt=1970-01-01/_hourly-v1.parquet']
+);
+
+set variable fccap_service = coalesce(
+    (select list(service order by service) from _fccap_clean_days), ['polls/dt=1970-01-01/_service-v1.parquet']
+);
+
+set variable fccap_dirty_days = coalesce(
+    (
+        select list(distinct cast(day as date))
+        from (
+            select day from _fccap_live where tbl = 'polls'
+            union all
+            select day from _fccap_raw where tbl = 'polls'
+        )
+        where day <> '1970-01-01' and day not in (select day from _fccap_clean_days)
+    ),
+    cast([] as date[])
+);
