@@ -573,7 +573,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("worker", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (the median is reported)")
     parser.add_argument("--sdk-calls", type=int, default=200, help="sequential Tea SDK calls per baseline run")
-    parser.add_argument("--only", choices=["tick", "history"], help="one part of the bench")
+    parser.add_argument("--only", choices=["tick", "history", "fanout"], help="one part of the bench")
     args = parser.parse_args(argv)
     if args.worker:
         kind, *rest = args.worker
@@ -594,6 +594,10 @@ def main(argv: list[str] | None = None) -> None:
             rows += bench_tick(args.runs, args.sdk_calls, work)
         if args.only in (None, "history"):
             rows += bench_history(args.runs, work)
+        if args.only in (None, "fanout"):
+            from pipelines.bench_fanout import bench_fanout  # noqa: PLC0415 - it imports this module
+
+            rows += bench_fanout(work / "fanout")
     load_after = os.getloadavg()
     header = (
         f"fc-capacity bench: {os.cpu_count()} cores, load average {load_before[0]:.2f} before / "
