@@ -4,14 +4,13 @@ part of the store it is asked about (a day, the last tick), never the whole hist
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from pipelines.sqlrun import connect, run_report
 from pipelines.storage.compactor import day_files
+from pipelines.storage.files import RootLike, as_root, read_schema, read_table
 from pipelines.storage.schemas import INTERVALS, ROLLUPS, SCHEMAS
 from pipelines.storage.store import tick_file_name
 
@@ -20,7 +19,7 @@ __all__ = ["completeness", "coverage_per_target", "duplicates", "freshness", "sc
 Result = tuple[bool, dict[str, Any]]
 
 
-def freshness(root: str | Path, now: datetime, max_age_s: float, target: tuple[str, str] | None = None) -> Result:
+def freshness(root: RootLike, now: datetime, max_age_s: float, target: tuple[str, str] | None = None) -> Result:
     """Age of the last tick, of one (account, region) ``target`` if given."""
     where, params = "dt >= ?", [(now - timedelta(days=2)).date()]
     if target is not None:
@@ -34,7 +33,7 @@ def freshness(root: str | Path, now: datetime, max_age_s: float, target: tuple[s
     return age <= max_age_s, {"last_tick": last.isoformat(), "age_s": round(age, 1), "max_age_s": max_age_s}
 
 
-def coverage_per_target(root: str | Path, threshold: float) -> Result:
+def coverage_per_target(root: RootLike, threshold: float) -> Result:
     """Share of ok polls per (account, region) at the last tick."""
     with connect(root) as con:
         rows = con.execute(
@@ -46,14 +45,14 @@ def coverage_per_target(root: str | Path, threshold: float) -> Result:
     return bool(shares) and not low, {"coverage": shares, "below_threshold": low, "threshold": threshold}
 
 
-def tick_coverage(root: str | Path, tick_at: datetime, target: tuple[str, str] | None, threshold: float) -> Result:
+def tick_coverage(root: RootLike, tick_at: datetime, target: tuple[str, str] | None, threshold: float) -> Result:
     """Share of ok polls per (account, region) in one tick's polls file (one target's, if given):
     the rows a run wrote, and nothing another run wrote (C21)."""
     name = tick_file_name(tick_at, target)
-    path = Path(root) / "polls" / f"dt={tick_at.astimezone(UTC).date().isoformat()}" / name
+    path = as_root(root) / "polls" / f"dt={tick_at.astimezone(UTC).date().isoformat()}" / name
     if not path.exists():
         return False, {"file": name, "missing": True, "threshold": threshold}
-    polls = pq.read_table(path, columns=["account_id", "region", "status"]).to_pandas()
+    polls = read_table(path, columns=["account_id", "region", "status"]).to_pandas()
     shares = {
         f"{a}/{r}": round(float((g["status"] == "ok").mean()), 4)
         for (a, r), g in polls.groupby(["account_id", "region"], sort=True)
@@ -62,7 +61,7 @@ def tick_coverage(root: str | Path, tick_at: datetime, target: tuple[str, str] |
     return bool(shares) and not low, {"file": name, "coverage": shares, "below_threshold": low, "threshold": threshold}
 
 
-def duplicates(root: str | Path, day: date) -> Result:
+def duplicates(root: RootLike, day: date) -> Result:
     with connect(root) as con:
         polls = con.execute(
             "select count(*) from (select 1 from polls where dt = ? group by tick_at, account_id, region, "
@@ -78,25 +77,25 @@ def duplicates(root: str | Path, day: date) -> Result:
     return n_polls == 0 and n_inst == 0, {"duplicate_poll_keys": n_polls, "duplicate_instance_keys": n_inst}
 
 
-def schema_matches(root: str | Path, day: date) -> Result:
+def schema_matches(root: RootLike, day: date) -> Result:
     """Every file of the day carries the declared schema (names, types, in order)."""
     wrong: dict[str, str] = {}
     checked = 0
     for table, schema in SCHEMAS.items():
-        files = day_files(Path(root), table, day.isoformat())
+        files = day_files(as_root(root), table, day.isoformat())
         # A compacted instances generation holds intervals; a polls generation has its rollups.
         expected = [(p, INTERVALS if table == "instances" else schema) for _, p in files.generations[-1:]]
         expected += [(p, ROLLUPS[kind]) for kind in ROLLUPS if (p := files.rollup(kind)) is not None]
         expected += [(p, schema) for p in files.raw]
         for path, declared in expected:
             checked += 1
-            got = pq.read_schema(path)
+            got = read_schema(path)
             if not got.equals(declared, check_metadata=False):
-                wrong[str(path.relative_to(root))] = str(got)[:300]
+                wrong[f"{table}/dt={day.isoformat()}/{path.name}"] = str(got)[:300]
     return not wrong, {"files_checked": checked, "mismatched": wrong}
 
 
-def completeness(root: str | Path, day: date) -> Result:
+def completeness(root: RootLike, day: date) -> Result:
     """Ticks of the day that did not run or whose polls failed, listed."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     gaps = run_report(root, "gaps", {"since": start, "until": start + timedelta(days=1)})

@@ -27,7 +27,7 @@ from pipelines.sqlrun import (
     run_report,
     uses_prices,
 )
-from pipelines.storage.files import atomic_write
+from pipelines.storage.files import StorePath, as_root, atomic_write
 
 __all__ = ["main"]
 
@@ -49,15 +49,38 @@ class _Time(click.ParamType):
         return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+class _Store(click.ParamType):
+    """A store root that exists: a local directory, or s3://bucket/prefix holding objects (settings from
+    the FCCAP_STORE_* variables). A mistyped root would otherwise read as an empty history (and be created)."""
+
+    name = "store"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> StorePath:
+        if not isinstance(value, str) or "://" not in value:
+            path = click.Path(exists=True, file_okay=False, path_type=Path).convert(value, param, ctx)
+            return as_root(path)
+        try:
+            root = as_root(value)
+        except ConfigError as e:
+            self.fail(str(e), param, ctx)
+        if not root.exists():
+            self.fail(
+                f"{value} holds no objects (or its bucket does not exist); check the URI and FCCAP_STORE_ENDPOINT_URL "
+                "(the first tick creates a new store)",
+                param,
+                ctx,
+            )
+        return root
+
+
 def _data_option(fn: Any) -> Any:
     return click.option(
         "--store",
         envvar="FCCAP_STORE",
         default="data/store",
         show_default=True,
-        # Must exist: a mistyped path would otherwise read as an empty history (and be created).
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
-        help="store root (env FCCAP_STORE)",
+        type=_Store(),
+        help="store root: a directory or s3://bucket/prefix (env FCCAP_STORE; FCCAP_STORE_ENDPOINT_URL etc.)",
     )(fn)
 
 
@@ -136,7 +159,7 @@ def report(
     prices: Path | None,
     top: int | None,
     output: Path | None,
-    store: Path,
+    store: StorePath,
     fmt: str,
 ) -> None:
     """Run a named report (see sql/), or list them with --list."""
@@ -185,7 +208,7 @@ def report(
 @click.argument("statement")
 @_data_option
 @_format_option
-def sql(statement: str, store: Path, fmt: str) -> None:
+def sql(statement: str, store: StorePath, fmt: str) -> None:
     """Run ad-hoc SQL with the views polls, instances and functions defined."""
     with connect(store) as con:
         try:
@@ -206,7 +229,7 @@ def sql(statement: str, store: Path, fmt: str) -> None:
     help="keep superseded files this long for in-flight readers",
 )
 @_data_option
-def compact(since: datetime, until: datetime, raw_retention_s: float, store: Path) -> None:
+def compact(since: datetime, until: datetime, raw_retention_s: float, store: StorePath) -> None:
     """Compact closed UTC days [--since, --until) outside Dagster (same code as the fc_history asset)."""
     from pipelines.storage.compactor import compact_day  # noqa: PLC0415 - only this command needs it
 

@@ -1,4 +1,5 @@
-"""The targets file: which accounts, regions, services, functions and qualifiers to poll.
+"""The targets file (which accounts, regions, services, functions and qualifiers to poll) and the
+store settings (an object-store root's endpoint, addressing style and region).
 
 Validated once, before any call (case C3); every error names the field and the fix.
 """
@@ -6,9 +7,10 @@ Validated once, before any call (case C3); every error names the field and the f
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
@@ -17,7 +19,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipelines.fc.client import default_endpoint
 from pipelines.fc.regions import KNOWN_REGIONS, closest_region
 
-__all__ = ["ConfigError", "NameFilter", "Target", "TargetsFile", "expand_targets", "load_targets", "parse_targets"]
+__all__ = [
+    "STORE_ENV",
+    "ConfigError",
+    "NameFilter",
+    "StoreSettings",
+    "Target",
+    "TargetsFile",
+    "expand_targets",
+    "load_targets",
+    "parse_targets",
+    "store_settings",
+    "store_settings_from_env",
+]
 
 _REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _QUALIFIER = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -287,3 +301,99 @@ def expand_targets(targets: TargetsFile) -> pd.DataFrame:
 def _describe(f: NameFilter) -> str:
     text = ",".join(f.include)
     return f"{text} except {','.join(f.exclude)}" if f.exclude else text
+
+
+# Object-store settings, each also read from its environment variable (at run time) when not given.
+STORE_ENV = {
+    "endpoint_url": "FCCAP_STORE_ENDPOINT_URL",
+    "addressing_style": "FCCAP_STORE_ADDRESSING_STYLE",
+    "region": "FCCAP_STORE_REGION",
+}
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_STORE_REGION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+class StoreSettings(_Strict):
+    """How to reach an ``s3://bucket/prefix`` store root (S3 or an S3-compatible store such as OSS).
+
+    Credentials are never settings: they come from the botocore chain (AWS_ACCESS_KEY_ID /
+    AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN holding the OSS AccessKey, or AWS_PROFILE)."""
+
+    endpoint_url: str | None = Field(
+        default=None, description="base URL of the S3 API, e.g. https://s3.oss-cn-hangzhou.aliyuncs.com; unset: AWS"
+    )
+    addressing_style: Literal["virtual", "path", "auto"] = Field(
+        default="virtual",
+        description="virtual: https://bucket.host/key (what OSS requires); path: https://host/bucket/key",
+    )
+    region: str | None = Field(default=None, description="signing region, e.g. cn-hangzhou; unset: the botocore chain")
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint_url(cls, v: str | None) -> str | None:
+        if v is not None and not _BASE_URL.match(v):
+            raise ValueError(
+                f"{v!r} must be a base URL like https://s3.oss-cn-hangzhou.aliyuncs.com (scheme, host, no path)"
+            )
+        return v.rstrip("/") if v else v
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        if v is not None and not _STORE_REGION.match(v):
+            raise ValueError(f"{v!r} is not a region id; use e.g. cn-hangzhou")
+        return v
+
+    def check_root(self, uri: str) -> str:
+        """The root URI normalised (no trailing slash); a bad one is a ConfigError naming the fix."""
+        scheme, _, rest = uri.partition("://")
+        if scheme != "s3":
+            raise ConfigError(
+                f"store root {uri!r}: only s3:// URIs (S3, OSS and other S3-compatible stores) or local directories; "
+                "use s3://bucket/prefix"
+            )
+        bucket = rest.split("/", 1)[0]
+        if not _BUCKET.match(bucket):
+            raise ConfigError(f"store root {uri!r}: {bucket!r} is not a bucket name; use s3://bucket/prefix")
+        return f"s3://{rest.rstrip('/')}"
+
+    def storage_options(self) -> dict[str, Any]:
+        """s3fs options. No secrets here: s3fs takes the credentials from the botocore chain."""
+        config: dict[str, object] = {
+            "s3": {"addressing_style": self.addressing_style},
+            # botocore >= 1.36 adds CRC checksum headers that S3-compatible stores (OSS among them)
+            # may reject; our writes carry Content-MD5, which S3 and OSS both verify.
+            "request_checksum_calculation": "when_required",
+            "response_checksum_validation": "when_required",
+        }
+        options: dict[str, object] = {
+            "config_kwargs": config,
+            # Other processes write the store: never answer a listing from this process's cache.
+            "use_listings_cache": False,
+        }
+        if self.endpoint_url:
+            options["endpoint_url"] = self.endpoint_url
+        if self.region:
+            options["client_kwargs"] = {"region_name": self.region}
+        return options
+
+
+def store_settings(source: str = "store", **values: str | None) -> StoreSettings:
+    """Validated settings; ``source`` prefixes the one-line error (``store.addressing_style: ...``)."""
+    try:
+        return StoreSettings.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        where = STORE_ENV.get(field, field) if source == "env" else f"{source}.{field}"
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            msg = f"unknown field; the store settings are {', '.join(STORE_ENV)}"
+        elif first["type"] == "literal_error":
+            msg = f"{first['input']!r} is not one of virtual, path, auto; OSS needs virtual"
+        raise ConfigError(f"{where}: {msg}") from None
+
+
+def store_settings_from_env() -> StoreSettings:
+    """Settings from FCCAP_STORE_ENDPOINT_URL, FCCAP_STORE_ADDRESSING_STYLE and FCCAP_STORE_REGION."""
+    return store_settings("env", **{field: os.environ.get(var) or None for field, var in STORE_ENV.items()})

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.sqlrun import REPORTS, SQL_DIR, load_sql, report_parameters, report_table, uses_prices
-from pipelines.storage.files import atomic_write
+from pipelines.storage.files import RootLike, StorePath, as_root, atomic_write
 
 __all__ = [
     "CHARTS",
@@ -73,14 +73,14 @@ def list_reports() -> list[ReportInfo]:
     return [report_info(name) for name in sorted(REPORTS)]
 
 
-def daily_report_path(root: str | Path, name: str, day: date) -> Path:
-    return Path(root) / "reports" / name / f"dt={day.isoformat()}" / "part.parquet"
+def daily_report_path(root: RootLike, name: str, day: date) -> StorePath:
+    return as_root(root) / "reports" / name / f"dt={day.isoformat()}" / "part.parquet"
 
 
 def materialize_daily_report(
-    root: str | Path, name: str, day: date, *, prices: str | Path | None = None
-) -> tuple[Path, pa.Table]:
-    """Run ``name`` over one UTC day and replace that day's Parquet file (atomic rename)."""
+    root: RootLike, name: str, day: date, *, prices: str | Path | None = None
+) -> tuple[StorePath, pa.Table]:
+    """Run ``name`` over one UTC day and replace that day's Parquet file (atomic: rename, or one PUT)."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     data = report_table(root, name, {"since": start, "until": start + timedelta(days=1)}, prices=prices)
     path = daily_report_path(root, name, day)

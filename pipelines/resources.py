@@ -24,7 +24,7 @@ from pipelines.collect import (
     plan_polls,
     poll_all,
 )
-from pipelines.config import TargetsFile, load_targets
+from pipelines.config import StoreSettings, TargetsFile, load_targets, store_settings, store_settings_from_env
 from pipelines.credentials import ProviderSet
 from pipelines.fc.client import RetryPolicy
 from pipelines.fc.signing import Credentials
@@ -114,9 +114,25 @@ class FCResource(dg.ConfigurableResource):
 
 
 class StoreResource(dg.ConfigurableResource):
-    """Where the Parquet tables live."""
+    """Where the Parquet tables live: a directory, or s3://bucket/prefix on S3 or Alibaba OSS. Object-store
+    settings left unset here come from FCCAP_STORE_ENDPOINT_URL / _ADDRESSING_STYLE / _REGION; credentials
+    only from the botocore chain (never config)."""
 
-    root: str = Field(default="data/store", description="store root directory")
+    root: str = Field(default="data/store", description="store root: a directory or s3://bucket/prefix")
+    endpoint_url: str | None = Field(
+        default=None, description="S3 API base URL, e.g. https://s3.oss-cn-hangzhou.aliyuncs.com (s3:// roots)"
+    )
+    addressing_style: str | None = Field(
+        default=None, description="virtual (OSS; the default) | path | auto (s3:// roots)"
+    )
+    region: str | None = Field(default=None, description="signing region, e.g. cn-hangzhou (s3:// roots)")
+
+    def settings(self) -> StoreSettings:
+        """Fields given here win over the FCCAP_STORE_* environment variables (read at run time)."""
+        env = store_settings_from_env()
+        given = {"endpoint_url": self.endpoint_url, "addressing_style": self.addressing_style, "region": self.region}
+        merged = {k: v if v is not None else getattr(env, k) for k, v in given.items()}
+        return store_settings("store", **merged)
 
     def store(self) -> ParquetStore:
-        return ParquetStore(self.root)
+        return ParquetStore(self.root, self.settings() if "://" in self.root else None)

@@ -2,6 +2,11 @@
 
 The pipeline never keeps a DuckDB file open: every session is an in-memory database that
 reads the Parquet files, so any number of readers run beside ticks (case C16).
+
+The root reaches SQL only as a bound value: ``set file_search_path = ?`` for a directory, or
+``set variable fccap_root = ?`` for an object store (sql/snapshot.sql). An ``s3://`` root is read
+through the store's own fsspec filesystem (s3fs, with the endpoint and addressing style of the
+store settings), registered on each connection: no DuckDB extension is needed.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from pipelines.storage.files import RootLike, register_filesystem
 from pipelines.storage.store import ParquetStore
 
 __all__ = [
@@ -59,18 +65,25 @@ def load_sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def connect(root: str | Path, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+def connect(root: RootLike, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     store = ParquetStore(root)
     store.ensure()
     con = duckdb.connect(database)
     con.execute("set timezone = 'UTC'")
-    con.execute("set file_search_path = ?", [str(Path(root).resolve())])
+    if isinstance(store.root, Path):
+        con.execute("set file_search_path = ?", [str(store.root.resolve())])
+    else:
+        # file_search_path applies to local paths only; on an object store the snapshot's paths start
+        # at fccap_root, read through the store's filesystem (files.register_filesystem).
+        register_filesystem(con, store.root)
+        con.execute("set variable fccap_root = ?", [str(store.root)])
     bind_views(con)
     return con
 
 
 def bind_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Define the views over the files a reader sees now (sql/snapshot.sql; file_search_path = the root)."""
+    """Define the views over the files a reader sees now (sql/snapshot.sql; file_search_path or
+    fccap_root = the root)."""
     con.execute(load_sql("snapshot"))
     con.execute(load_sql("rollups"))
     con.execute(load_sql("views"))
@@ -106,7 +119,7 @@ def _bound(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_report(
-    root: str | Path, name: str, params: Mapping[str, Any], *, prices: str | Path | None = None
+    root: RootLike, name: str, params: Mapping[str, Any], *, prices: str | Path | None = None
 ) -> pd.DataFrame:
     if name not in REPORTS:
         raise KeyError(name)
@@ -116,9 +129,7 @@ def run_report(
         return con.execute(load_sql(REPORTS[name]), _bound(name, params)).df()
 
 
-def report_table(
-    root: str | Path, name: str, params: Mapping[str, Any], *, prices: str | Path | None = None
-) -> pa.Table:
+def report_table(root: RootLike, name: str, params: Mapping[str, Any], *, prices: str | Path | None = None) -> pa.Table:
     """The report as Arrow, with DuckDB's exact types (for Parquet output: no pandas round trip)."""
     if name not in REPORTS:
         raise KeyError(name)
@@ -164,7 +175,7 @@ def explain_sql_error(con: duckdb.DuckDBPyConnection, error: duckdb.Error) -> st
     return head
 
 
-def write_catalog(root: str | Path, catalog: str | Path) -> Path:
+def write_catalog(root: RootLike, catalog: str | Path) -> Path:
     """A views-only DuckDB file for analysts; readers bind file_search_path to the store first."""
     path = Path(catalog)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,13 +9,17 @@
 -- A day's rollups are read only while they belong to its newest polls generation and no raw polls
 -- file of the day is visible; otherwise the day is dirty and the views derive them from polls.
 -- Empty lists fall back to the zero-row seed files of dt=1970-01-01 (store.py ensure()).
+-- Paths are relative to file_search_path, or start at the bound variable fccap_root when a session
+-- sets it: DuckDB applies file_search_path to local paths only, so an s3:// store sets fccap_root.
+create or replace temp macro _fccap_path(p) as coalesce(getvariable('fccap_root') || '/', '') || p;
+
 create or replace temp table _fccap_files as
 select
     file,
     parse_filename(file) as name,
     regexp_extract(file, '([a-z_]+)/dt=[0-9-]+/[^/]+$', 1) as tbl,
     regexp_extract(file, '/dt=([0-9-]+)/[^/]+$', 1) as day
-from glob('*/dt=*/*.parquet');
+from glob(_fccap_path('*/dt=*/*.parquet'));
 
 create or replace temp table _fccap_current as
 select tbl, day, max(file) as file, max(name) like '%-deleted.parquet' as deleted,
@@ -27,7 +31,7 @@ group by tbl, day;
 create or replace temp table _fccap_consumed as
 with listed as (
     select c.tbl, c.day, unnest(from_json(decode(m.value), '["JSON"]')) as entry
-    from parquet_kv_metadata('*/dt=*/compacted-g*.parquet') m
+    from parquet_kv_metadata(_fccap_path('*/dt=*/compacted-g*.parquet')) m
     join _fccap_current c on c.file = m.file_name
     where decode(m.key) = 'fccap.consumed'
 )
@@ -77,7 +81,7 @@ set variable fccap_instances_raw = coalesce(
               or exists (select 1 from _fccap_consumed k where k.tbl = 'polls' and k.day = r.day and k.name = r.name)
           )
     ),
-    ['instances/dt=1970-01-01/_schema-v1.parquet']
+    [_fccap_path('instances/dt=1970-01-01/_schema-v1.parquet')]
 );
 
 -- the polls each day's intervals were built against: its polls generation, and the raw polls files
@@ -96,15 +100,17 @@ set variable fccap_expand_polls = coalesce(
             where r.tbl = 'polls'
         )
     ),
-    ['polls/dt=1970-01-01/_schema-v1.parquet']
+    [_fccap_path('polls/dt=1970-01-01/_schema-v1.parquet')]
 );
 
 set variable fccap_hourly = coalesce(
-    (select list(hourly order by hourly) from _fccap_clean_days), ['polls/dt=1970-01-01/_hourly-v1.parquet']
+    (select list(hourly order by hourly) from _fccap_clean_days),
+    [_fccap_path('polls/dt=1970-01-01/_hourly-v1.parquet')]
 );
 
 set variable fccap_service = coalesce(
-    (select list(service order by service) from _fccap_clean_days), ['polls/dt=1970-01-01/_service-v1.parquet']
+    (select list(service order by service) from _fccap_clean_days),
+    [_fccap_path('polls/dt=1970-01-01/_service-v1.parquet')]
 );
 
 set variable fccap_dirty_days = coalesce(

@@ -9,15 +9,15 @@ What a generation holds:
 - ``functions/dt=D/compacted-g<N>.parquet``: the day's inventory refreshes, sorted.
 
 Commit point, per (table, day): the compactor writes the generation atomically (temporary name,
-fsync, rename). The consumed raw files are listed by name, size and mtime in the generation's
-metadata; readers (snapshot.py) read a day's newest generation plus the raw files whose name it
-does not list, so at every instant a reader sees each tick file once. Instances are committed
-before polls, as in a tick write. Superseded files (consumed raw files, older generations and
-their rollups) stay until the commit is ``raw_retention_s`` old, so a query that listed them
-before the commit can still open them; a later run deletes them. A raw file the generation did
-not consume (a late tick, a re-run after compaction) makes the next run write generation N+1.
-Crash at any step: the files on disk are always a state the readers read correctly, and the
-next run finishes the work.
+fsync, rename; one PutObject on an object store). The consumed raw files are listed by name, size
+and mtime (the ETag on an object store: files.fingerprint) in the generation's metadata; readers
+(snapshot.py) read a day's newest generation plus the raw files whose name it does not list, so at
+every instant a reader sees each tick file once. Instances are committed before polls, as in a
+tick write. Superseded files (consumed raw files, older generations and their rollups) stay until
+the commit is ``raw_retention_s`` old, so a query that listed them before the commit can still
+open them; a later run deletes them. A raw file the generation did not consume (a late tick, a
+re-run after compaction) makes the next run write generation N+1. Crash at any step: the files on
+disk are always a state the readers read correctly, and the next run finishes the work.
 """
 
 from __future__ import annotations
@@ -28,15 +28,28 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as _pc
-import pyarrow.parquet as pq
 
 from pipelines.storage.daybuild import DayInputs, build_day, build_rollups, builder
-from pipelines.storage.files import atomic_write, crashpoint, day_dirs, remove, stale_temp_files
+from pipelines.storage.files import (
+    RootLike,
+    StorePath,
+    as_root,
+    atomic_write,
+    crashpoint,
+    day_dirs,
+    fingerprint,
+    modified_at,
+    read_metadata,
+    read_table,
+    register_filesystem,
+    relative,
+    remove,
+    stale_temp_files,
+)
 from pipelines.storage.schemas import ROLLUPS, SCHEMA_VERSION, SCHEMAS, SEED_DT, SEEDS
 
 __all__ = [
@@ -78,7 +91,7 @@ def rollup_name(kind: str, generation: int) -> str:
     return f"{kind}-g{generation:06d}.parquet"
 
 
-def seed_path(root: Path, table: str, form: str = "raw") -> Path:
+def seed_path(root: StorePath, table: str, form: str = "raw") -> StorePath:
     """The zero-row file that pins one schema (schemas.SEEDS), so every read has a file to read."""
     return root / table / f"dt={SEED_DT}" / SEEDS[(table, form)][0]
 
@@ -87,13 +100,13 @@ def seed_path(root: Path, table: str, form: str = "raw") -> Path:
 class DayFiles:
     table: str
     day: str
-    directory: Path
-    generations: list[tuple[int, Path]]  # ascending
-    raw: list[Path]
-    rollups: list[tuple[str, int, Path]]  # polls only: (kind, generation, path)
+    directory: StorePath
+    generations: list[tuple[int, StorePath]]  # ascending
+    raw: list[StorePath]
+    rollups: list[tuple[str, int, StorePath]]  # polls only: (kind, generation, path)
 
     @property
-    def current(self) -> Path | None:
+    def current(self) -> StorePath | None:
         return self.generations[-1][1] if self.generations else None
 
     @property
@@ -104,7 +117,7 @@ class DayFiles:
     def deleted(self) -> bool:
         return self.current is not None and self.current.name.endswith("-deleted.parquet")
 
-    def rollup(self, kind: str) -> Path | None:
+    def rollup(self, kind: str) -> StorePath | None:
         """The ``kind`` rollup of the current generation, when it has been written."""
         for k, generation, path in self.rollups:
             if k == kind and generation == self.generation:
@@ -112,11 +125,11 @@ class DayFiles:
         return None
 
 
-def day_files(root: Path, table: str, day: str) -> DayFiles:
+def day_files(root: StorePath, table: str, day: str) -> DayFiles:
     directory = root / table / f"dt={day}"
-    generations: list[tuple[int, Path]] = []
-    raw: list[Path] = []
-    rollups: list[tuple[str, int, Path]] = []
+    generations: list[tuple[int, StorePath]] = []
+    raw: list[StorePath] = []
+    rollups: list[tuple[str, int, StorePath]] = []
     if directory.is_dir():
         for path in sorted(directory.glob("*.parquet")):
             if m := _GENERATION.match(path.name):
@@ -129,20 +142,21 @@ def day_files(root: Path, table: str, day: str) -> DayFiles:
     return DayFiles(table, day, directory, generations, raw, rollups)
 
 
-def _fingerprint(path: Path) -> tuple[str, int, int]:
-    st = path.stat()
-    return (path.name, st.st_size, st.st_mtime_ns)
+def _fingerprint(path: StorePath) -> tuple[str, int, int | str]:
+    name, size, version = fingerprint(path)
+    return (str(name), int(size), version)
 
 
-def _consumed(current: Path | None) -> set[tuple[str, int, int]]:
+def _consumed(current: StorePath | None) -> set[tuple[str, int, int | str]]:
     if current is None:
         return set()
-    meta = pq.read_metadata(current).metadata or {}
+    meta = read_metadata(current).metadata or {}
     raw = meta.get(_CONSUMED_KEY)
-    return {(str(n), int(s), int(m)) for n, s, m in json.loads(raw)} if raw else set()
+    # The third member: mtime_ns on disk, the ETag on an object store (files.fingerprint).
+    return {(str(n), int(s), m) for n, s, m in json.loads(raw)} if raw else set()
 
 
-def consumed_names(current: Path | None) -> set[str]:
+def consumed_names(current: StorePath | None) -> set[str]:
     """Names of the raw files a generation holds: readers skip those raw files."""
     return {name for name, _, _ in _consumed(current)}
 
@@ -170,13 +184,13 @@ class TableCompaction:
 
 def _pending(
     files: DayFiles, committed: set[str] | None
-) -> tuple[list[Path], list[tuple[str, int, int]], set[tuple[str, int, int]]]:
+) -> tuple[list[StorePath], list[tuple[str, int, int | str]], set[tuple[str, int, int | str]]]:
     """Raw files the current generation does not hold, their fingerprints (taken before any read:
     a file replaced after this moment differs from its fingerprint and is picked up next time),
     and the generation's own consumed set."""
     consumed = _consumed(files.current)
-    pending: list[Path] = []
-    prints: list[tuple[str, int, int]] = []
+    pending: list[StorePath] = []
+    prints: list[tuple[str, int, int | str]] = []
     for path in files.raw:
         try:
             fp = _fingerprint(path)
@@ -193,17 +207,21 @@ def _pending(
 
 
 def _commit(
-    data: pa.Table, target: Path, step: str, consumed: list[tuple[str, int, int]], row_group_rows: int | None = None
+    data: pa.Table,
+    target: StorePath,
+    step: str,
+    consumed: list[tuple[str, int, int | str]],
+    row_group_rows: int | None = None,
 ) -> None:
     meta = {"fccap.schema_version": SCHEMA_VERSION, _CONSUMED_KEY.decode(): json.dumps(sorted(consumed))}
     atomic_write(data.replace_schema_metadata(meta), target, step=step, row_group_rows=row_group_rows)
 
 
-def _or_seed(paths: list[Path], seed: Path) -> list[str]:
+def _or_seed(paths: list[StorePath], seed: StorePath) -> list[str]:
     return [str(p) for p in paths] or [str(seed)]
 
 
-def _compact_history(root: Path, day: str) -> list[TableCompaction]:
+def _compact_history(root: StorePath, day: str) -> list[TableCompaction]:
     """Polls and instances of one day, together: intervals number the series' ok polls."""
     pf = day_files(root, "polls", day)
     inf = day_files(root, "instances", day)
@@ -234,6 +252,7 @@ def _compact_history(root: Path, day: str) -> list[TableCompaction]:
         replacing_polls=_or_seed([p for p in pf.raw if p.name in {i.name for i in pending_i}], polls_seed),
     )
     with builder() as con:
+        register_filesystem(con, root)
         polls, intervals = build_day(con, inputs)
         done = []
         if pending_i:  # else the intervals already hold these ticks (a crash before the polls commit)
@@ -264,7 +283,7 @@ def _compact_history(root: Path, day: str) -> list[TableCompaction]:
     return done
 
 
-def _rollups_only(root: Path, pf: DayFiles) -> TableCompaction:
+def _rollups_only(root: StorePath, pf: DayFiles) -> TableCompaction:
     """Derive the current polls generation's missing rollups (nothing else changes)."""
     assert pf.current is not None
     seed = str(seed_path(root, "polls"))
@@ -278,22 +297,23 @@ def _rollups_only(root: Path, pf: DayFiles) -> TableCompaction:
         replacing_polls=[seed],
     )
     with builder() as con:
+        register_filesystem(con, root)
         build_day(con, inputs)
         for kind, data in build_rollups(con).items():
             atomic_write(data, pf.directory / rollup_name(kind, pf.generation), step=f"compact.{kind}")
     return TableCompaction("polls", pf.day, "rollups", pf.generation)
 
 
-def _compact_functions(root: Path, day: str) -> TableCompaction:
+def _compact_functions(root: StorePath, day: str) -> TableCompaction:
     files = day_files(root, "functions", day)
     if files.deleted:
         return TableCompaction("functions", day, "deleted-day", files.generation)
     pending, prints, consumed = _pending(files, None)
     if not pending:
         return TableCompaction("functions", day, "up-to-date" if files.current else "empty", files.generation)
-    parts = [conform(pq.read_table(path), "functions") for path in pending]
+    parts = [conform(read_table(path), "functions") for path in pending]
     if files.current is not None:
-        base = conform(pq.read_table(files.current), "functions")
+        base = conform(read_table(files.current), "functions")
         # A raw file of a refresh the generation already holds is a re-run: its rows replace the old ones.
         replaced = pa.concat_tables(parts).column("refreshed_at").unique()
         parts.insert(0, base.filter(pc.invert(pc.is_in(base.column("refreshed_at"), value_set=replaced))))
@@ -313,7 +333,7 @@ class SweepResult:
 
 
 def sweep(
-    root: Path, day: str | None = None, *, raw_retention_s: float = 3600.0, temp_max_age_s: float = 3600.0
+    root: StorePath, day: str | None = None, *, raw_retention_s: float = 3600.0, temp_max_age_s: float = 3600.0
 ) -> SweepResult:
     """Delete what the newest generations supersede once they are ``raw_retention_s`` old, and stale temp files.
 
@@ -329,7 +349,7 @@ def sweep(
             if files.current is None or files.deleted:
                 continue
             try:
-                age = now - files.current.stat().st_mtime
+                age = now - modified_at(files.current)
             except FileNotFoundError:
                 continue
             consumed = _consumed(files.current)
@@ -341,36 +361,36 @@ def sweep(
                 continue
             for path in superseded:
                 if remove(path):
-                    result.removed.append(str(path.relative_to(root)))
+                    result.removed.append(relative(path, root))
                     crashpoint("sweep.removed_one")
     for tmp in stale_temp_files(root, temp_max_age_s):
         if remove(tmp):
-            result.removed.append(str(tmp.relative_to(root)))
+            result.removed.append(relative(tmp, root))
     return result
 
 
 def compact_day(
-    root: str | Path, day: date | str, *, raw_retention_s: float = 3600.0, temp_max_age_s: float = 3600.0
+    root: RootLike, day: date | str, *, raw_retention_s: float = 3600.0, temp_max_age_s: float = 3600.0
 ) -> tuple[list[TableCompaction], SweepResult]:
     """Compact one UTC day of every table (idempotent: a day with nothing new is left as it is)."""
-    root = Path(root)
+    root = as_root(root)
     d = day.isoformat() if isinstance(day, date) else day
     done = [*_compact_history(root, d), _compact_functions(root, d)]
     return done, sweep(root, d, raw_retention_s=raw_retention_s, temp_max_age_s=temp_max_age_s)
 
 
-def _stamp_of(path: Path) -> datetime:
+def _stamp_of(path: StorePath) -> datetime:
     # Inventory refreshes are named to the microsecond (store.py).
     return datetime.strptime(path.stem.removeprefix("inventory-"), "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
 
 
-def newest_inventory(directory: Path) -> pa.Table | None:
+def newest_inventory(directory: StorePath) -> pa.Table | None:
     """The newest inventory refresh stored in one ``functions/dt=`` directory, raw or compacted."""
     files = day_files(directory.parent.parent, "functions", directory.name.removeprefix("dt="))
     raw = files.raw[-1] if files.raw else None  # names sort by their UTC stamp
     compacted: pa.Table | None = None
     if files.current is not None and not files.deleted:
-        table = conform(pq.read_table(files.current), "functions")
+        table = conform(read_table(files.current), "functions")
         compacted = table if table.num_rows else None
     if compacted is not None:
         newest = pc.max(compacted.column("refreshed_at")).as_py()
@@ -380,4 +400,4 @@ def newest_inventory(directory: Path) -> pa.Table | None:
                     compacted.column("refreshed_at"), pa.scalar(newest, SCHEMAS["functions"].field("refreshed_at").type)
                 )
             )
-    return conform(pq.read_table(raw), "functions") if raw is not None else None
+    return conform(read_table(raw), "functions") if raw is not None else None

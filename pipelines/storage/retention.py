@@ -4,7 +4,8 @@ Dropping a day takes two runs. First a zero-row tombstone generation
 (``compacted-g<N+1>-deleted.parquet``) is committed for each table: from that rename on, the views
 read the day as empty (its newest generation holds no rows, and hides every raw file's tick).
 Once the tombstone is ``grace_s`` old (so no query still holds the old listing), a later run
-unlinks the day's other files and then the tombstone. A crash anywhere leaves a state the views
+unlinks the day's other files and then the tombstone. The same on an object store: the
+tombstone is one PutObject, the purge is deletes (pipelines/storage/files.py). A crash anywhere leaves a state the views
 read as either the whole day or nothing; compaction never resurrects a tombstoned day.
 """
 
@@ -14,10 +15,18 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from pipelines.storage.compactor import COMPACT_ORDER, day_files, generation_name
-from pipelines.storage.files import atomic_write, crashpoint, day_dirs, remove
+from pipelines.storage.files import (
+    RootLike,
+    as_root,
+    atomic_write,
+    crashpoint,
+    day_dirs,
+    modified_at,
+    remove,
+    remove_dir,
+)
 from pipelines.storage.schemas import SCHEMAS
 
 __all__ = ["RetentionResult", "apply_retention"]
@@ -33,9 +42,9 @@ class RetentionResult:
     waiting: list[str] = field(default_factory=list)
 
 
-def apply_retention(root: str | Path, keep_from: date, *, grace_s: float = 3600.0) -> RetentionResult:
+def apply_retention(root: RootLike, keep_from: date, *, grace_s: float = 3600.0) -> RetentionResult:
     """Drop every day before ``keep_from`` (UTC dates) in every table; the schema seed stays."""
-    root = Path(root)
+    root = as_root(root)
     result = RetentionResult()
     now = time.time()
     cutoff = keep_from.isoformat()
@@ -55,7 +64,7 @@ def apply_retention(root: str | Path, keep_from: date, *, grace_s: float = 3600.
                 continue
             tombstone = files.current
             assert tombstone is not None
-            if now - tombstone.stat().st_mtime < grace_s:
+            if now - modified_at(tombstone) < grace_s:
                 result.waiting.append(where)
                 continue
             others = [p for p in files.directory.iterdir() if p != tombstone]
@@ -63,9 +72,7 @@ def apply_retention(root: str | Path, keep_from: date, *, grace_s: float = 3600.
                 remove(path)
                 crashpoint("retention.removed_one")
             remove(tombstone)
-            try:
-                files.directory.rmdir()
-            except OSError:  # a file arrived meanwhile; the next run sees it
+            if not remove_dir(files.directory):  # a file arrived meanwhile; the next run sees it
                 log.warning("%s not empty after purge; left for the next run", where)
             result.purged.append(where)
     return result

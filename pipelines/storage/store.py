@@ -1,6 +1,7 @@
 """The Parquet store: hive ``dt=`` layout, atomic per-tick files and the latest inventory.
 
-Layout under the root (one directory per table)::
+The root is a local directory or an object-store URI (``s3://bucket/prefix``; pipelines/storage/files.py).
+Layout under the root (one directory, or key prefix, per table)::
 
     polls/dt=2026-12-03/tick-20261203T120000Z.parquet
     instances/dt=2026-12-03/tick-20261203T120000Z.parquet
@@ -10,30 +11,28 @@ Layout under the root (one directory per table)::
     <table>/dt=1970-01-01/_schema-v1.parquet      zero rows, pins the schema so an empty
                                                   store reads as typed empty tables (C15)
 
-A file is written under a dot-prefixed temporary name that no reader's ``*.parquet`` glob
-matches, flushed, then renamed over its final name: a reader sees the old file or the new one,
-never a part. Re-running a tick replaces its files instead of adding rows (C18). Names come
-only from timestamps and, for one target's share of a tick, its numeric account id and its
-validated region id, never from service or function names.
+Every file is written atomically (files.atomic_write: a temporary name and a rename on disk, one
+PutObject on an object store): a reader sees the old file or the new one, never a part.
+Re-running a tick replaces its files instead of adding rows (C18). Names come only from
+timestamps and, for one target's share of a tick, its numeric account id and its validated
+region id, never from service or function names.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from pipelines.config import StoreSettings
 from pipelines.storage.compactor import newest_inventory
-from pipelines.storage.files import crashpoint
+from pipelines.storage.files import RootLike, StorePath, as_root, atomic_write, day_dirs, modified_at, remove
 from pipelines.storage.schemas import SCHEMAS, SEED_DT, SEEDS
 
 __all__ = ["ParquetStore", "WrittenFile", "table_from_frame", "tick_file_name"]
@@ -45,7 +44,7 @@ LEFTOVER_AGE_S = 600.0
 @dataclass(frozen=True)
 class WrittenFile:
     table: str
-    path: Path
+    path: StorePath
     rows: int
 
 
@@ -77,15 +76,15 @@ def table_from_frame(frame: pd.DataFrame, table: str) -> pa.Table:
 
 
 class ParquetStore:
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: RootLike, settings: StoreSettings | None = None) -> None:
+        self.root: StorePath = as_root(root, settings)
 
     def ensure(self) -> None:
         """Create the table directories and their zero-row schema files (idempotent)."""
         for (table, _), (name, schema) in SEEDS.items():
             seed = self.root / table / f"dt={SEED_DT}" / name
             if not seed.exists():
-                self._atomic_write(schema.empty_table(), seed)
+                atomic_write(schema.empty_table(), seed, step=f"write.{table}")
 
     def write_tick(
         self,
@@ -106,14 +105,18 @@ class ParquetStore:
         ]
 
     def _clean_leftovers(self, at: datetime) -> None:
-        """Remove temporary files a killed writer left in this tick's day (older days: the compactor)."""
+        """Remove temporary files a killed writer left in this tick's day (older days: the compactor).
+
+        Local roots only: on an object store an upload that never completed never became an object."""
+        if not isinstance(self.root, Path):
+            return
         dt = at.astimezone(UTC).date().isoformat()
         cutoff = time.time() - LEFTOVER_AGE_S
         for table in ("instances", "polls"):
             for tmp in (self.root / table / f"dt={dt}").glob(".*.tmp"):
                 with contextlib.suppress(FileNotFoundError):
-                    if tmp.stat().st_mtime <= cutoff:
-                        tmp.unlink()
+                    if modified_at(tmp) <= cutoff:
+                        remove(tmp)
 
     def write_inventory(self, refreshed_at: datetime, functions: pd.DataFrame) -> WrittenFile:
         self.ensure()
@@ -123,9 +126,8 @@ class ParquetStore:
 
     def latest_inventory(self) -> pd.DataFrame | None:
         """The newest inventory refresh, or None before the first one."""
-        base = self.root / "functions"
-        days = sorted((p for p in base.glob("dt=*") if p.name != f"dt={SEED_DT}"), reverse=True)
-        for day in days:
+        days = day_dirs(self.root, "functions")
+        for _, day in sorted(((d, p) for d, p in days.items() if d != SEED_DT), reverse=True):
             # A compacted day holds its refreshes in compacted-g<N>.parquet (pipelines/storage/compactor.py).
             newest = newest_inventory(day)
             if newest is not None:
@@ -136,20 +138,5 @@ class ParquetStore:
         dt = at.astimezone(UTC).date().isoformat()
         path = self.root / table / f"dt={dt}" / name
         data = table_from_frame(frame, table)
-        self._atomic_write(data, path)
+        atomic_write(data, path, step=f"write.{table}")
         return WrittenFile(table, path, data.num_rows)
-
-    @staticmethod
-    def _atomic_write(data: pa.Table, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            with open(tmp, "wb") as fh:
-                pq.write_table(data, fh, compression="zstd")
-                fh.flush()
-                os.fsync(fh.fileno())
-            crashpoint(f"write.{path.parent.parent.name}.tmp_written")
-            os.replace(tmp, path)
-            crashpoint(f"write.{path.parent.parent.name}.committed")
-        finally:
-            tmp.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> None:
-    action, root = argv[0], Path(argv[1])
+    action, root = argv[0], argv[1]  # a directory or an s3:// URI (settings from FCCAP_STORE_*)
     if action == "tick":
         import pandas as pd
         import pyarrow.parquet as pq
