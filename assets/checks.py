@@ -54,7 +54,7 @@ def _result(ok: bool, meta: dict[str, Any]) -> dg.AssetCheckResult:
 def fc_instance_snapshots__fresh(context: dg.AssetCheckExecutionContext, store: StoreResource) -> dg.AssetCheckResult:
     produced = _produced(context)
     target = produced[1] if produced else None
-    ok, meta = checks.freshness(store.root, datetime.now(UTC), MAX_TICK_AGE_S, target)
+    ok, meta = checks.freshness(store.store().root, datetime.now(UTC), MAX_TICK_AGE_S, target)
     if target is not None:
         meta["target"] = f"{target[0]}/{target[1]}"
     return _result(ok, meta)
@@ -70,7 +70,7 @@ def fc_instance_snapshots__coverage(
 ) -> dg.AssetCheckResult:
     produced = _produced(context)
     if produced is None:
-        ok, meta = checks.coverage_per_target(store.root, MIN_TARGET_COVERAGE)
+        ok, meta = checks.coverage_per_target(store.store().root, MIN_TARGET_COVERAGE)
     else:
-        ok, meta = checks.tick_coverage(store.root, produced[0], produced[1], MIN_TARGET_COVERAGE)
+        ok, meta = checks.tick_coverage(store.store().root, produced[0], produced[1], MIN_TARGET_COVERAGE)
     return _result(ok, meta)

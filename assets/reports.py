@@ -35,7 +35,7 @@ def build_report_asset(report: str) -> dg.AssetsDefinition:
     def _report(context: dg.AssetExecutionContext, store: StoreResource) -> dg.MaterializeResult:
         started = time.perf_counter()
         day = date.fromisoformat(context.partition_key)
-        path, data = materialize_daily_report(store.root, report, day)
+        path, data = materialize_daily_report(store.store().root, report, day)
         context.log.info("%s dt=%s: %d rows -> %s", report, day, data.num_rows, path)
         return dg.MaterializeResult(
             metadata={
