@@ -4,6 +4,8 @@
 --   pending_polls, pending_instances   raw tick files the generation does not hold yet
 --   expand_polls   the polls the base intervals were built against (base_polls + raw polls they consumed)
 --   replacing_polls   the raw polls files of the pending instances files (same names)
+--   legacy_instances   a generation written before instances were stored as intervals (one row per
+--                      tick): read as the day's base rows, so the next compaction converts it
 -- A pending file replaces the base rows of each (tick_at, account_id, region) its polls file holds:
 -- a re-run of a tick, or of one (account, region) partition of it, supersedes what was compacted.
 create or replace temp table pending_polls as
@@ -31,7 +33,11 @@ select distinct tick_at, account_id, region
 from read_parquet(getvariable('replacing_polls'), union_by_name = true, hive_partitioning = false);
 
 create or replace temp table day_instances as
-select e.* from expand_intervals('base_intervals', 'expand_polls') e
+select e.* from (
+    select * from expand_intervals('base_intervals', 'expand_polls')
+    union all by name
+    select * from read_parquet(getvariable('legacy_instances'), union_by_name = true, hive_partitioning = false)
+) e
 where not exists (
     select 1 from replaced_instances r
     where r.tick_at = e.tick_at and r.account_id = e.account_id and r.region = e.region

@@ -44,6 +44,7 @@ from pipelines.storage.files import (
     fingerprint,
     modified_at,
     read_metadata,
+    read_schema,
     read_table,
     register_filesystem,
     relative,
@@ -230,7 +231,9 @@ def _compact_history(root: StorePath, day: str) -> list[TableCompaction]:
     pending_p, prints_p, consumed_p = _pending(pf, None)
     names_p = {n for n, _, _ in consumed_p}
     pending_i, prints_i, consumed_i = _pending(inf, {p.name for p in pf.raw} | names_p)
-    if not pending_p and not pending_i:
+    # A store compacted before instances became intervals holds per-tick rows: convert it.
+    legacy = inf.current is not None and "first_tick" not in read_schema(inf.current).names
+    if not pending_p and not pending_i and not legacy:
         done = [
             TableCompaction(t, day, "up-to-date" if f.current else "empty", f.generation)
             for t, f in (("instances", inf), ("polls", pf))
@@ -247,15 +250,18 @@ def _compact_history(root: StorePath, day: str) -> list[TableCompaction]:
         pending_polls=_or_seed(pending_p, polls_seed),
         # the raw polls an earlier intervals generation was built against, not yet in a polls generation
         expand_polls=_or_seed(base_p + [p for p in pf.raw if p.name in names_i and p.name not in names_p], polls_seed),
-        base_intervals=_or_seed([inf.current] if inf.current else [], seed_path(root, "instances", "compacted")),
+        base_intervals=_or_seed(
+            [inf.current] if inf.current and not legacy else [], seed_path(root, "instances", "compacted")
+        ),
         pending_instances=_or_seed(pending_i, seed_path(root, "instances")),
         replacing_polls=_or_seed([p for p in pf.raw if p.name in {i.name for i in pending_i}], polls_seed),
+        legacy_instances=_or_seed([inf.current] if inf.current and legacy else [], seed_path(root, "instances")),
     )
     with builder() as con:
         register_filesystem(con, root)
         polls, intervals = build_day(con, inputs)
         done = []
-        if pending_i:  # else the intervals already hold these ticks (a crash before the polls commit)
+        if pending_i or legacy:  # else the intervals already hold these ticks (a crash before the polls commit)
             target_i = inf.directory / generation_name(inf.generation + 1)
             # Small row groups: a one-function query reads the few whose min/max name it (issue 6: lifetimes).
             consumed = sorted(consumed_i | set(prints_i))
@@ -295,6 +301,7 @@ def _rollups_only(root: StorePath, pf: DayFiles) -> TableCompaction:
         base_intervals=[str(seed_path(root, "instances", "compacted"))],
         pending_instances=[str(seed_path(root, "instances"))],
         replacing_polls=[seed],
+        legacy_instances=[str(seed_path(root, "instances"))],
     )
     with builder() as con:
         register_filesystem(con, root)

@@ -42,6 +42,7 @@ class DayInputs:
     base_intervals: Sequence[str]
     pending_instances: Sequence[str]
     replacing_polls: Sequence[str]
+    legacy_instances: Sequence[str]
 
 
 @contextmanager
@@ -73,6 +74,7 @@ def build_day(con: duckdb.DuckDBPyConnection, inputs: DayInputs) -> tuple[pa.Tab
     con.execute("set variable base_intervals = ?", [list(inputs.base_intervals)])
     con.execute("set variable pending_instances = ?", [list(inputs.pending_instances)])
     con.execute("set variable replacing_polls = ?", [list(inputs.replacing_polls)])
+    con.execute("set variable legacy_instances = ?", [list(inputs.legacy_instances)])
     con.execute("set variable day = ?", [inputs.day])
     con.execute(load_sql("compact_inputs"))
     polls = con.sql(load_sql("compact_polls")).to_arrow_table()

@@ -4,12 +4,15 @@ a skipped tick, broken runs, a version change, an FC 3.0 status change and a re-
 after compaction: the views must give back exactly the rows that were written, and the intervals and
 rollups must equal what this test computes on its own from those rows."""
 
+import json
 import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.collect import PollOutcome, PollTarget
@@ -18,6 +21,7 @@ from pipelines.fc.models import Instance
 from pipelines.normalise import instances_frame, polls_frame
 from pipelines.sqlrun import connect
 from pipelines.storage.compactor import compact_day, day_files
+from pipelines.storage.files import RootLike, atomic_write, fingerprint
 from pipelines.storage.store import ParquetStore
 
 START = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)
@@ -105,7 +109,7 @@ def _plain(v: object) -> object:
     return item() if callable(item) else v
 
 
-def _seen(root: Path, sql: str, params: list | None = None) -> list[tuple]:
+def _seen(root: RootLike, sql: str, params: list | None = None) -> list[tuple]:
     with connect(root) as con:
         return sorted((tuple(_plain(v) for v in r) for r in con.execute(sql, params or []).fetchall()), key=str)
 
@@ -231,3 +235,28 @@ def test_rerun_and_late_tick_after_compaction(store: tuple[ParquetStore, dict]) 
     got = _seen(st.root, INTERVALS_SQL, [DAY])
     day_instances = instances_final[[_plain(t).date().isoformat() == DAY for t in instances_final["tick_at"]]]  # type: ignore[union-attr]
     assert got == _runs(day_instances, polls_final)
+
+
+def test_a_day_compacted_before_intervals_is_converted(store: tuple[ParquetStore, dict]) -> None:
+    """A generation of per-tick instance rows (the format before intervals) becomes intervals at the
+    next compaction, with every row kept and none doubled."""
+    st, writes = store
+    _, instances = _expected(writes)
+    raw = day_files(st.root, "instances", DAY).raw
+    legacy = pa.concat_tables([pq.read_table(p) for p in raw]).sort_by("tick_at")
+    consumed = json.dumps(sorted(list(fingerprint(p)) for p in raw))
+    atomic_write(
+        legacy.replace_schema_metadata({"fccap.consumed": consumed}),
+        raw[0].parent / "compacted-g000001.parquet",
+        step="test.legacy",
+    )
+    for path in raw:
+        path.unlink()
+    done, _ = compact_day(st.root, DAY, raw_retention_s=0)
+    assert {c.table: (c.action, c.generation) for c in done if c.table != "functions"} == {
+        "instances": ("compacted", 2),
+        "polls": ("compacted", 1),
+    }
+    current = day_files(st.root, "instances", DAY).current
+    assert current is not None and "first_tick" in pq.read_schema(current).names
+    assert _seen(st.root, INSTANCES_SQL) == _rows(instances[INSTANCE_COLUMNS])
