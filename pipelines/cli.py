@@ -6,6 +6,7 @@ Every user-facing error is one line naming the problem and the fix, exit status 
 
 from __future__ import annotations
 
+import difflib
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -189,6 +190,8 @@ def report(
         click.echo(f"wrote {data.num_rows} rows to {output}", err=True)
         return
     frame = run_report(store, name, params, prices=prices)
+    if frame.empty:
+        _warn_unknown_filters(store, params)
     if fmt == "png":
         assert output is not None
         from pipelines.charts import save_png  # noqa: PLC0415 - matplotlib loads only for charts
@@ -202,6 +205,32 @@ def report(
     else:
         output.write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {len(frame)} rows to {output}", err=True)
+
+
+_FILTER_COLUMNS = {"account": "account_id", "region": "region", "service": "service_name", "function": "function_name"}
+
+
+def _warn_unknown_filters(store: StorePath, params: dict[str, object]) -> None:
+    """An empty report with a filter the store never held is most likely a typo: say so (stderr)."""
+    given = {k: str(v) for k, v in params.items() if k in _FILTER_COLUMNS}
+    if not given:
+        return
+    with connect(store) as con:
+        for key, value in given.items():
+            column = _FILTER_COLUMNS[key]
+            known = [r[0] for r in con.execute(SQL_KNOWN_VALUES[column]).fetchall() if r[0] is not None]
+            if value not in known:
+                close = difflib.get_close_matches(value, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                click.echo(f"warning: --{key} {value!r} matches nothing in the store{hint}", err=True)
+
+
+SQL_KNOWN_VALUES = {
+    "account_id": "select account_id from functions union select account_id from polls",
+    "region": "select region from functions union select region from polls",
+    "service_name": "select service_name from functions union select service_name from polls",
+    "function_name": "select function_name from functions union select function_name from polls",
+}
 
 
 @cli.command()
@@ -423,5 +452,36 @@ def main() -> None:
     except (ConfigError, duckdb.Error, OSError, ValueError) as e:
         if debug:
             raise
-        click.echo(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", err=True)
+        click.echo(f"error: {_store_error(e) or (str(e).splitlines()[0] if str(e) else type(e).__name__)}", err=True)
         sys.exit(2)
+    except Exception as e:
+        line = _store_error(e)
+        if debug or line is None:
+            raise
+        click.echo(f"error: {line}", err=True)
+        sys.exit(2)
+
+
+_STORE_FIXES = {
+    "NoCredentialsError": "no credentials for the object store; fix: set AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)",
+    "EndpointConnectionError": "cannot reach the object store at {endpoint}; fix: check FCCAP_STORE_ENDPOINT_URL",
+    "NoSuchBucket": "the bucket of the store does not exist; fix: check FCCAP_STORE (s3://bucket/prefix)",
+    "InvalidAccessKeyId": "the object store does not know this AccessKey; fix: check AWS_ACCESS_KEY_ID",
+    "SignatureDoesNotMatch": "the object store refused the signature; fix: check AWS_SECRET_ACCESS_KEY",
+    "AccessDenied": "the object store denied access; fix: grant this identity read/write/list on the bucket",
+}
+
+
+def _store_error(error: BaseException) -> str | None:
+    """One line for an object-store failure anywhere in the exception chain (botocore has its own tree)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if type(seen).__module__.startswith(("botocore", "aiobotocore")):
+            response = getattr(seen, "response", None)
+            code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+            fix = _STORE_FIXES.get(code or type(seen).__name__)
+            endpoint = getattr(seen, "kwargs", {}).get("endpoint_url", "the endpoint")
+            return fix.format(endpoint=endpoint) if fix else f"object store: {type(seen).__name__}: {seen}"
+        seen = seen.__cause__ or seen.__context__
+    return None

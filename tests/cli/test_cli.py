@@ -1,6 +1,7 @@
 """`fccap` as a user runs it: outputs in every format, one-line errors with non-zero exits."""
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -149,3 +150,44 @@ def test_missing_store_is_an_error_not_an_empty_history(tmp_path: Path) -> None:
     assert out.stderr.count("\n") == 1
     assert "does not exist" in out.stderr and "--store" in out.stderr
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_filter_that_matches_nothing_says_so(store: Path) -> None:
+    out = fccap("report", "gaps", "--store", str(store), "--function", "alpah")
+    assert out.returncode == 0, out.stderr
+    assert "warning: --function 'alpah' matches nothing in the store (did you mean 'alpha'?)" in out.stderr
+    # A filter that names something real gives no warning, even when the report has no rows.
+    ok = fccap("report", "gaps", "--store", str(store), "--function", "alpha")
+    assert ok.returncode == 0 and "warning" not in ok.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        pytest.param(
+            {},
+            "no credentials for the object store; fix: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            "(or AWS_PROFILE)",
+            id="no-credentials",
+        ),
+        pytest.param(
+            {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"},
+            "cannot reach the object store at http://127.0.0.1:9/bucket/x; fix: check FCCAP_STORE_ENDPOINT_URL",
+            id="unreachable",
+        ),
+    ],
+)
+def test_object_store_failures_are_one_line(env: dict[str, str], expected: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    store = {"FCCAP_STORE_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_CONFIG_FILE": os.devnull}
+    store["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    out = subprocess.run(
+        [sys.executable, "-c", "from pipelines.cli import main; main()", "report", "gaps", "--store", "s3://bucket/x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**clean, **store, **env},
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"error: {expected}"
