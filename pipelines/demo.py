@@ -7,6 +7,7 @@ its answer describes. Re-running the demo replaces the same ticks instead of add
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 from collections.abc import Callable
@@ -99,6 +100,7 @@ def _report(store_root: Path, catalog: Path, start: datetime, until: datetime, s
     say("query it:")
     say(f"  .venv/bin/fccap report capacity-hourly --since {start:%Y-%m-%dT%H:%M}Z --function <name>")
     say('  .venv/bin/fccap sql "select function_name, max(instance_count) from polls group by all order by 2 desc"')
+    say("  # with a DuckDB CLI of the lock file's duckdb version (make does not install one):")
     say(
         f"  duckdb -readonly -cmd \"set file_search_path='{store_root}'; set timezone='UTC'\" "
         f"-cmd '.read {SNAPSHOT_SQL}' {catalog}"
@@ -110,6 +112,20 @@ def _report(store_root: Path, catalog: Path, start: datetime, until: datetime, s
 
 def run_demo(data_dir: Path, ticks: int, every: timedelta, say: Say) -> None:
     data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Two demos on one data directory would share its targets file and poll each other's emulator
+    # (a newcomer trial recorded readings one tick stale): the second one is refused.
+    with open(data_dir / ".demo.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(
+                f"another fccap demo is running on {data_dir}; wait for it, or give this one its own --data-dir"
+            ) from None
+        _run_demo(data_dir, ticks, every, say)
+
+
+def _run_demo(data_dir: Path, ticks: int, every: timedelta, say: Say) -> None:
     store_root = data_dir / "store"
     dagster_home = data_dir / "dagster"
     _prepare_home(dagster_home)

@@ -1,5 +1,6 @@
 """`fccap demo` (what `make demo` runs): real Dagster runs recorded, data written, report printed."""
 
+import fcntl
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,21 @@ def test_demo_runs_ticks_as_recorded_dagster_runs(tmp_path: Path) -> None:
     con.execute((SQL_DIR / "snapshot.sql").read_text())  # what the README tells analysts to run
     ticks_stored = con.execute("select count(distinct tick_at), count(*) filter (where status <> 'ok') from polls")
     assert ticks_stored.fetchone() == (2, 0)
+
+
+def test_a_second_demo_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    with open(tmp_path / ".demo.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a demo that is still running
+        out = subprocess.run(
+            [sys.executable, "-c", "from pipelines.cli import main; main()", "demo", "--data-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        f"error: another fccap demo is running on {tmp_path.resolve()}; "
+        "wait for it, or give this one its own --data-dir"
+    )
+    assert not (tmp_path / "store").exists()
