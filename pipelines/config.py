@@ -251,13 +251,18 @@ def parse_targets(data: object, source: str = "targets file") -> TargetsFile:
     try:
         return TargetsFile.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
+        # A misspelt key also makes its intended key "missing": name the misspelling first.
+        first = sorted(e.errors(), key=lambda err: err["type"] != "extra_forbidden")[0]
         where = _location(first["loc"]) or "top level"
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             msg = "unknown field; check its spelling against the README's targets file reference"
         elif first["type"] == "missing":
             msg = "required field is missing; add it"
+        elif first["type"] in ("float_parsing", "float_type", "int_parsing", "int_type"):
+            msg = f"{first['input']!r} is not a number; give a number"
+        elif first["type"] in ("dict_type", "model_type") and not first["loc"]:
+            msg = "the file must be a mapping with a `targets:` list (see the README's targets file reference)"
         raise ConfigError(f"{source}: {where}: {msg}") from None
 
 

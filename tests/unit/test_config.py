@@ -41,6 +41,13 @@ def test_filters_include_and_exclude() -> None:
         pytest.param(_one(regions=["Hangzhou"]), "targets[0].regions: 'Hangzhou' is not a region id", id="bad-region"),
         pytest.param(_one(regions=[]), "targets[0].regions: list at least one region", id="no-region"),
         pytest.param(_one(qualifer="LATEST"), "targets[0].qualifer: unknown field; check its spelling", id="typo"),
+        pytest.param(
+            {"target": [{"account_id": "1", "regions": ["cn-hangzhou"]}]},
+            "target: unknown field; check its spelling",
+            id="top-level-typo",
+        ),
+        pytest.param(_one(rate_limit="fast"), "targets[0].rate_limit: 'fast' is not a number; give a number", id="nan"),
+        pytest.param(None, "top level: the file must be a mapping with a `targets:` list", id="empty-file"),
         pytest.param(_one(endpoint="127.0.0.1:9100"), "targets[0].endpoint: must be a base URL", id="endpoint"),
         pytest.param(
             _one(qualifiers=["prod;drop"]), "targets[0].qualifiers: 'prod;drop' is not a qualifier", id="qual"
