@@ -243,7 +243,12 @@ class TargetsFile(_Strict):
 def _location(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not part.replace("_", "a").isalnum():  # a key from the file may hold anything: quote it
+            out += f"[{part!r}]"
+        else:
+            out += f".{part}" if out else part
     return out
 
 
