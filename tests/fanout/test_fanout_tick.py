@@ -5,6 +5,7 @@ for ListInstances in one test. Each run writes only its target's files, its cove
 reads only those files (C21), and readers see the tick once, equal to a single-run tick.
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -215,3 +216,45 @@ def test_inventory_drops_partitions_of_targets_no_longer_configured(regions: Two
             "removed": [f"{ACCT}/cn-beijing"],
         }
         assert instance.get_dynamic_partitions("fc_targets") == KEYS
+
+
+def code_location_job(name: str) -> dg.JobDefinition:
+    """A job exactly as the code location serves it, reconstructed in each step process."""
+    from pipelines.definitions import defs  # imported after the test has set the environment
+
+    return defs.resolve_job_def(name)
+
+
+def test_the_code_locations_executor_runs_each_step_in_a_process_of_its_own(
+    regions: TwoRegions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default Definitions' executor (multiprocess, steps forked from a preloaded forkserver) runs
+    the real inventory and a partition's tick outside this process, as the daemon's runs do."""
+    store = tmp_path / "store"
+    for name, value in {
+        "FCCAP_TARGETS": str(regions.targets),
+        "FCCAP_STORE": str(store),
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": regions.key[0],
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": regions.key[1],
+        "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    config = {"ops": {"fc_instance_snapshots": {"config": {"tick_at": AT.isoformat(), "max_lag_s": None}}}}
+    with dg.instance_for_test() as instance:
+        for name, tags in (("fc_inventory_job", {}), ("fc_tick_job", {"dagster/partition": KEYS[0]})):
+            job = dg.build_reconstructable_job(__name__, "code_location_job", reconstructable_args=(name,))
+            with dg.execute_job(job, instance, run_config=config if tags else None, tags=tags) as result:
+                assert result.success
+                steps = {e.step_key: e.pid for e in result.all_events if e.event_type_value == "STEP_START"}
+                checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+        # Each step ran in a process of its own, none in this one.
+        assert len(set(steps.values())) == len(steps) and os.getpid() not in steps.values()
+    assert sorted(steps) == [
+        "fc_instance_snapshots",
+        "fc_instance_snapshots_coverage",
+        "fc_instance_snapshots_fresh",
+    ]
+    # The tick at AT is days old, so it is not fresh; its target's polls were all answered.
+    assert checks == {"coverage": True, "fresh": False}
+    polls = _polls(store)
+    assert polls and {(r[1], r[6]) for r in polls} == {("cn-hangzhou", "ok")}
