@@ -17,11 +17,7 @@ from typing import TypeVar
 
 import aiohttp
 import certifi
-import httpx
-import yarl
 from aiolimiter import AsyncLimiter
-from httpx_aiohttp import AiohttpTransport
-from httpx_aiohttp.transport import AiohttpResponseStream, map_aiohttp_exceptions
 
 from pipelines.config import Target, TargetsFile
 from pipelines.fc.client import API_VERSION, API_VERSION_3, FC3Client, FCClient, RetryPolicy
@@ -136,73 +132,13 @@ class Session:
     limit: asyncio.Semaphore
 
 
-def _verify(ca_bundle: str | None) -> ssl.SSLContext | bool:
-    """Certificate verification is always on; ``ca_bundle`` (PEM) adds trust to the public roots."""
-    if ca_bundle is None:
-        return True
+def _verify(ca_bundle: str | None) -> ssl.SSLContext:
+    """Certificate verification is always on, against certifi's public roots; ``ca_bundle`` (PEM)
+    adds trust to them."""
     context = ssl.create_default_context(cafile=certifi.where())
-    context.load_verify_locations(cafile=ca_bundle)
+    if ca_bundle is not None:
+        context.load_verify_locations(cafile=ca_bundle)
     return context
-
-
-class _Transport(AiohttpTransport):
-    """httpx-aiohttp with two fixes: the URL goes out exactly as httpx encoded (and we signed) it,
-    where aiohttp would requote it; a refused connection or an untrusted certificate is a
-    ConnectError, where httpx-aiohttp maps every aiohttp connection error to ConnectTimeout."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not isinstance(self.client, aiohttp.ClientSession):
-            self.client = self.get_client()
-        timeout = request.extensions.get("timeout", {})
-        try:
-            with map_aiohttp_exceptions():
-                response = await self.client.request(
-                    request.method,
-                    yarl.URL(str(request.url), encoded=True),
-                    headers=request.headers,
-                    data=request.content or None,
-                    allow_redirects=False,
-                    auto_decompress=False,
-                    compress=False,
-                    timeout=aiohttp.ClientTimeout(
-                        sock_connect=timeout.get("connect"), sock_read=timeout.get("read"), connect=timeout.get("pool")
-                    ),
-                ).__aenter__()
-        except httpx.ConnectTimeout as e:
-            cause = e.__cause__
-            if isinstance(cause, aiohttp.ClientConnectorError):
-                raise httpx.ConnectError(str(e), request=request) from cause
-            if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, asyncio.TimeoutError):
-                raise httpx.ReadError(str(e), request=request) from cause
-            raise
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.raw_headers,
-            stream=AiohttpResponseStream(response),
-            request=request,
-            extensions={"http_version": b"HTTP/1.1"},
-        )
-
-
-class _NoCookies(httpx.Cookies):
-    """FC's API neither sets nor reads cookies. httpx updates its jar from every response through
-    urllib's cookie machinery, about a tenth of a poll's CPU in `make bench`: skip it."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-
-class _Client(httpx.AsyncClient):
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return _NO_COOKIES
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        raise TypeError("this client keeps no cookies")
-
-
-_NO_COOKIES = _NoCookies()
 
 
 @asynccontextmanager
@@ -220,13 +156,14 @@ async def open_session(
     (e.g. a role per account), else every target signs with ``credentials``."""
     if (credentials is None) == (provider_for is None):
         raise TypeError("pass exactly one of credentials and provider_for")
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    # The pool never waits longer than a request may take: the semaphore keeps it from filling.
-    timeout = httpx.Timeout(timeout_s, pool=timeout_s)
-    # aiohttp's pool under the httpx API: httpcore's pool was CPU-bound at c64 (make bench: 200 s vs
-    # 7.8 s ideal for 10,000 polls at 50 ms). Verification stays on; the transport owns TLS and limits.
-    transport = _Transport(verify=_verify(ca_bundle), limits=limits, trust_env=False)
-    async with _Client(timeout=timeout, transport=transport) as http:
+    # aiohttp's pool: httpcore's was CPU-bound at c64 (make bench: 200 s vs 7.8 s ideal for 10,000 polls
+    # at 50 ms). The semaphore keeps the pool from filling, so waiting for a connection is bounded too.
+    connector = aiohttp.TCPConnector(limit=concurrency, ssl=_verify(ca_bundle))
+    timeout = aiohttp.ClientTimeout(sock_connect=timeout_s, sock_read=timeout_s, connect=timeout_s)
+    # FC's API neither sets nor reads cookies; no proxy settings from the environment (trust_env).
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True
+    ) as http:
         clients: dict[TargetKey, FCClient | FC3Client] = {}
         by_key: dict[TargetKey, Target] = {}
         # One budget per (account, region), shared by both API versions there; the strictest wins.

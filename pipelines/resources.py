@@ -1,6 +1,6 @@
 """Dagster resources: FC access (targets, credentials, one client session per call) and the store.
 
-Async work runs in ``asyncio.run`` inside the resource method, so the httpx client is created
+Async work runs in ``asyncio.run`` inside the resource method, so the aiohttp session is created
 in that event loop and closed with it: the one pattern that behaves the same under
 ``materialize()``, ``execute_in_process`` and the daemon (case C19).
 """

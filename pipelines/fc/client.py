@@ -2,7 +2,7 @@
 
 Calls are signed per attempt (a fresh date every time), retried on the retriable branch of the
 error tree with exponential backoff and full jitter inside a per-call deadline, and return
-frozen models. The httpx.AsyncClient is shared and owned by the caller (one per run).
+frozen models. The HTTP session (aiohttp, or any httpx client) is shared and owned by the caller (one per run).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import ssl
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -19,12 +19,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar, cast
 from urllib.parse import quote
 
+import aiohttp
 import httpx
+import yarl
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_random_exponential
 
-from pipelines.fc.errors import FatalError, FCError, MalformedAnswerError, RetriableError, classify
+from pipelines.fc.errors import FCError, MalformedAnswerError, RetriableError, classify
 from pipelines.fc.models import (
     Alias,
     FunctionSpec,
@@ -39,7 +41,8 @@ from pipelines.fc.models import (
     parse_services,
 )
 from pipelines.fc.paging import collect_pages
-from pipelines.fc.signing import ACS3Auth, CredentialsProvider, FCAuth, http_date, query_text
+from pipelines.fc.signing import CredentialsProvider, acs3_sign, fc_sign, http_date, query_text, wire_query
+from pipelines.fc.transport import sender_for
 
 __all__ = [
     "API_VERSION",
@@ -58,6 +61,8 @@ API_VERSION_3 = "2023-03-30"
 LIST_PAGE_SIZE = 100  # the documented maximum for the paged list APIs
 Scheme = Literal["acs3", "fc"]
 T = TypeVar("T")
+# aiohttp in production (collect.open_session); any httpx client, such as the tests' ASGI transport.
+HTTP = aiohttp.ClientSession | httpx.AsyncClient
 
 
 def default_endpoint(account_id: str, region: str) -> str:
@@ -89,16 +94,6 @@ class _Answer:
     http_status: int
     attempts: int
     latency_ms: float
-
-
-def _cert_error(error: BaseException) -> ssl.SSLCertVerificationError | None:
-    """The certificate failure under an httpx error, through httpcore's exception chain."""
-    seen: BaseException | None = error
-    for _ in range(5):
-        if seen is None or isinstance(seen, ssl.SSLCertVerificationError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _retry_after_s(error: BaseException | None) -> float | None:
@@ -133,7 +128,7 @@ class _Caller:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: HTTP,
         *,
         account_id: str,
         region: str,
@@ -144,11 +139,16 @@ class _Caller:
         api_version: str,
         limiter: AsyncLimiter | None = None,
     ) -> None:
-        self._http = http
+        self._send = sender_for(http)
         self._limiter = limiter
         self.account_id = account_id
         self.region = region
         self.endpoint = (endpoint or default_endpoint(account_id, region)).rstrip("/")
+        # An explicit endpoint is used verbatim: its authority is the Host signed and sent (case C3).
+        parsed = yarl.URL(self.endpoint, encoded=True)
+        self._host = parsed.raw_authority
+        self._origin = f"{parsed.scheme}://{parsed.raw_authority}"
+        self._prefix = parsed.raw_path.rstrip("/")
         self._credentials = credentials
         self._scheme = scheme
         self._retry = retry or RetryPolicy()
@@ -194,57 +194,54 @@ class _Caller:
                     raise
         return _Answer(body, rid, status, attempts, (time.perf_counter() - started) * 1000)
 
-    def _auth(self, action: str) -> httpx.Auth:
-        if self._scheme == "fc":
-            return FCAuth(self._credentials)
-        return ACS3Auth(self._credentials, action=lambda _r: action, version=self.api_version)
-
     async def _once(self, action: str, path: str, query: Sequence[tuple[str, str]]) -> tuple[Any, str | None, int]:
-        # The query goes into the URL string, encoded by httpx's own QueryParams: httpx then parses the
-        # URL once, where params= would parse it a second time to merge them (make bench: CPU per poll).
-        url = f"{self.endpoint}/{self.api_version}{path}"
-        if query:
-            url = f"{url}?{httpx.QueryParams(list(query))}"
+        # Signed here, over exactly the headers and query bytes that go out (case C1), with a fresh
+        # date and nonce on every attempt.
+        path = f"{self._prefix}/{self.api_version}{path}"
+        now = datetime.now(UTC)
         headers = {
+            "host": self._host,
             "x-fc-account-id": self.account_id,
-            "x-fc-date": http_date(datetime.now(UTC)),
+            "x-fc-date": http_date(now),
             "x-fc-trace-id": uuid.uuid4().hex,
         }
+        creds = self._credentials()
+        if self._scheme == "fc":
+            headers.update(fc_sign(headers.items(), "GET", path, creds, now))
+        else:
+            signed = acs3_sign(
+                headers.items(),
+                "GET",
+                path,
+                query,
+                creds,
+                action=action,
+                version=self.api_version,
+                at=now,
+                nonce=secrets.token_hex(16),
+            )
+            headers.update(signed)
+        url = f"{self._origin}{path}?{wire_query(query)}" if query else f"{self._origin}{path}"
         if self._limiter is not None:
             # Every attempt, retries included, spends from the (account, region) budget.
             await self._limiter.acquire()
-        try:
-            # The whole exchange, body read included, is inside the retry (case C9).
-            response = await self._http.get(url, headers=headers, auth=self._auth(action))
-            content = response.content
-        except httpx.TimeoutException as e:
-            raise RetriableError("Timeout", f"{action} {self.endpoint}: {type(e).__name__}") from None
-        except httpx.ConnectError as e:
-            if (cert := _cert_error(e)) is not None:
-                # Another attempt meets the same certificate: not retried, and the fix is ca_bundle.
-                reason = getattr(cert, "verify_message", None) or "certificate verify failed"
-                raise FatalError(
-                    "TLSVerificationFailed",
-                    f"{action} {self.endpoint}: the server certificate is not trusted ({reason}); "
-                    "add its CA with ca_bundle",
-                ) from None
-            raise RetriableError("ConnectionError", f"{action} {self.endpoint}: {type(e).__name__}") from None
-        except httpx.TransportError as e:
-            raise RetriableError("ConnectionError", f"{action} {self.endpoint}: {type(e).__name__}") from None
-        rid = response.headers.get("x-fc-request-id") or response.headers.get("x-acs-request-id")
-        body = _json(content)
-        if response.is_success:
+        # The whole exchange, body read included, is inside the retry (case C9).
+        reply = await self._send.get(url, headers, f"{action} {self.endpoint}")
+        headers_in = reply.headers
+        rid = headers_in.get("x-fc-request-id") or headers_in.get("x-acs-request-id")
+        body = _json(reply.body)
+        if 200 <= reply.status < 300:
             if body is _INVALID:
-                raise MalformedAnswerError("MalformedAnswer", f"{action}: body is not JSON", response.status_code, rid)
-            return body, rid, response.status_code
+                raise MalformedAnswerError("MalformedAnswer", f"{action}: body is not JSON", reply.status, rid)
+            return body, rid, reply.status
         err = parse_error_body(body if body is not _INVALID else None)
-        code = err.code if err else f"HTTP{response.status_code}"
-        message = err.message if err else f"{action}: HTTP {response.status_code} with no FC error body"
+        code = err.code if err else f"HTTP{reply.status}"
+        message = err.message if err else f"{action}: HTTP {reply.status} with no FC error body"
         if code == "AccessDenied":
             # Name the permission to grant: the RAM action is the API action we called.
             message = f"{message} (this identity needs RAM action fc:{action})"
-        error = classify(response.status_code, code, message, rid or (err.request_id if err else None))
-        error.retry_after_s = _retry_after(response.headers)
+        error = classify(reply.status, code, message, rid or (err.request_id if err else None))
+        error.retry_after_s = _retry_after(headers_in)
         raise error
 
     async def _list_all(
@@ -275,7 +272,7 @@ class FCClient(_Caller):
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: HTTP,
         *,
         account_id: str,
         region: str,
@@ -338,7 +335,7 @@ class FC3Client(_Caller):
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: HTTP,
         *,
         account_id: str,
         region: str,

@@ -30,12 +30,15 @@ __all__ = [
     "acs3_authorization",
     "acs3_canonical_query",
     "acs3_canonical_request",
+    "acs3_sign",
     "acs3_signature",
     "fc_authorization",
+    "fc_sign",
     "fc_string_to_sign",
     "http_date",
     "iso_date",
     "query_text",
+    "wire_query",
 ]
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -123,6 +126,12 @@ def acs3_canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
     return "&".join(f"{k}={quote(v, safe='~')}" for k, v in ordered)
 
 
+def wire_query(pairs: Iterable[tuple[str, str]]) -> str:
+    """The query string as sent, in the order given: keys and values RFC 3986 encoded as the
+    canonical query encodes values, so the server decodes exactly the pairs that were signed."""
+    return "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in pairs)
+
+
 def acs3_canonical_request(
     method: str,
     canonical_uri: str,
@@ -154,11 +163,67 @@ def acs3_authorization(access_key_id: str, signed_headers: str, signature: str) 
     return f"{ACS3} Credential={access_key_id},SignedHeaders={signed_headers},Signature={signature}"
 
 
-# --- httpx.Auth adapters ----------------------------------------------------------------------
+# --- signing a request's headers -----------------------------------------------------------
+
+Headers = Iterable[tuple[str, str]]
+
+
+def fc_sign(headers: Headers, method: str, path: str, creds: Credentials, at: datetime) -> dict[str, str]:
+    """The headers the FC scheme adds to ``headers`` (the request's, ``path`` as sent), signature last."""
+    present = {k.lower(): v for k, v in headers}
+    added = {"date": http_date(at)}
+    if "content-type" not in present:
+        added["content-type"] = "application/json"
+    if creds.security_token:
+        added["x-fc-security-token"] = creds.security_token
+    sts = fc_string_to_sign(method, path, {**present, **added})
+    added["authorization"] = fc_authorization(creds.access_key_id, creds.access_key_secret, sts)
+    return added
+
+
+def acs3_sign(
+    headers: Headers,
+    method: str,
+    path: str,
+    query: Iterable[tuple[str, str]],
+    creds: Credentials,
+    *,
+    action: str,
+    version: str,
+    at: datetime,
+    nonce: str,
+    payload: bytes = b"",
+) -> dict[str, str]:
+    """The headers ACS3 adds to ``headers``; the signature covers ``headers`` and the added ones
+    (a name in both is signed, and sent, with the added value). ``query`` is decoded pairs."""
+    added = {
+        "x-acs-action": action,
+        "x-acs-version": version,
+        "x-acs-date": iso_date(at),
+        "x-acs-signature-nonce": nonce,
+        "x-acs-content-sha256": hashlib.sha256(payload).hexdigest() if payload else EMPTY_SHA256,
+        "accept": "application/json",
+    }
+    if creds.security_token:
+        added["x-acs-accesskey-id"] = creds.access_key_id
+        added["x-acs-security-token"] = creds.security_token
+    signed = [(k, v) for k, v in headers if k.lower() not in added]
+    signed.extend(added.items())
+    canonical, names = acs3_canonical_request(method, path, query, signed, added["x-acs-content-sha256"])
+    signature = acs3_signature(creds.access_key_secret, canonical)
+    added["authorization"] = acs3_authorization(creds.access_key_id, names, signature)
+    return added
+
+
+# --- httpx.Auth adapters (the same signing for any httpx request) ------------------------------
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _path(request: httpx.Request) -> str:
+    return request.url.raw_path.split(b"?")[0].decode()
 
 
 class FCAuth(httpx.Auth):
@@ -169,14 +234,15 @@ class FCAuth(httpx.Auth):
         self._clock = clock
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        creds = self._credentials()
-        request.headers["date"] = http_date(self._clock())
-        request.headers.setdefault("content-type", "application/json")
-        if creds.security_token:
-            request.headers["x-fc-security-token"] = creds.security_token
-        sts = fc_string_to_sign(request.method, request.url.raw_path.split(b"?")[0].decode(), request.headers)
-        request.headers["authorization"] = fc_authorization(creds.access_key_id, creds.access_key_secret, sts)
+        added = fc_sign(
+            request.headers.multi_items(), request.method, _path(request), self._credentials(), self._clock()
+        )
+        request.headers.update(added)
         yield request
+
+
+# httpx adds transport headers that a server cannot rely on; the adapters sign every other header.
+_UNSIGNED = ("accept-encoding", "connection", "content-length", "authorization")
 
 
 class ACS3Auth(httpx.Auth):
@@ -198,27 +264,18 @@ class ACS3Auth(httpx.Auth):
         self._nonce = nonce
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        creds = self._credentials()
-        h = request.headers
-        h["x-acs-action"] = self._action(request)
-        h["x-acs-version"] = self._version
-        h["x-acs-date"] = iso_date(self._clock())
-        h["x-acs-signature-nonce"] = self._nonce()
-        h["x-acs-content-sha256"] = EMPTY_SHA256 if not request.content else hashlib.sha256(request.content).hexdigest()
-        h["accept"] = "application/json"
-        if creds.security_token:
-            h["x-acs-accesskey-id"] = creds.access_key_id
-            h["x-acs-security-token"] = creds.security_token
-        # httpx adds transport headers that a server cannot rely on; sign only our own set.
-        signed = [
-            (k, v)
-            for k, v in h.multi_items()
-            if k.lower() not in ("accept-encoding", "connection", "content-length", "authorization")
-        ]
-        path = request.url.raw_path.split(b"?")[0].decode()
-        query = [(k, v) for k, v in request.url.params.multi_items()]
-        canonical, signed_names = acs3_canonical_request(request.method, path, query, signed, h["x-acs-content-sha256"])
-        h["authorization"] = acs3_authorization(
-            creds.access_key_id, signed_names, acs3_signature(creds.access_key_secret, canonical)
+        present = [(k, v) for k, v in request.headers.multi_items() if k.lower() not in _UNSIGNED]
+        added = acs3_sign(
+            present,
+            request.method,
+            _path(request),
+            request.url.params.multi_items(),
+            self._credentials(),
+            action=self._action(request),
+            version=self._version,
+            at=self._clock(),
+            nonce=self._nonce(),
+            payload=request.content,
         )
+        request.headers.update(added)
         yield request
