@@ -65,6 +65,33 @@ def test_rerunning_a_tick_replaces_it(tmp_path: Path) -> None:
         assert con.execute("select count(*) from instances").fetchone() == (2,)
 
 
+def test_a_tick_replaced_during_a_session_reads_as_replaced_in_it(tmp_path: Path) -> None:
+    """Sessions cache Parquet metadata (sqlrun.connect): a file replaced under the same name, even by
+    one of the same size within the same second, must not be read through its old footer."""
+    store = ParquetStore(tmp_path)
+
+    def ids(prefix: str, n: int = 3) -> PollOutcome:
+        instances = tuple(Instance(f"{prefix}-{i}", "0") for i in range(n))
+        return PollOutcome(FN, T0 + timedelta(seconds=1), instances, None, 200, "rid", 1, 12.5)
+
+    _write(store, T0, [ids("a")])
+    path = tmp_path / "instances/dt=2026-12-03/tick-20261203T100000Z.parquet"
+    size = path.stat().st_size
+    with connect(tmp_path) as con:
+        assert con.execute("select list(instance_id order by instance_id) from instances").fetchone() == (
+            ["a-0", "a-1", "a-2"],
+        )
+        _write(store, T0, [ids("b")])
+        assert path.stat().st_size == size
+        assert con.execute("select list(instance_id order by instance_id) from instances").fetchone() == (
+            ["b-0", "b-1", "b-2"],
+        )
+        other = PollTarget("1234567890", "cn-hangzhou", "svc", "g", "LATEST")
+        _write(store, T0, [_ok(40), _ok(7, other)])
+        assert con.execute("select count(*), sum(instance_count) from polls").fetchone() == (2, 47)
+        assert con.execute("select count(*) from instances").fetchone() == (47,)
+
+
 def test_empty_store_gives_typed_empty_views_and_report(tmp_path: Path) -> None:
     with connect(tmp_path / "fresh") as con:
         types = dict(con.execute("select column_name, column_type from (describe polls)").fetchall())
