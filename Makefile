@@ -46,6 +46,7 @@ bench: setup  ## performance figures vs targets and same-run baselines, 127.0.0.
 
 dev: setup  ## emulator + `dagster dev` (UI on http://127.0.0.1:3000)
 	mkdir -p data/dev/dagster data/dev/store
+	test -f data/dev/dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > data/dev/dagster/dagster.yaml
 	$(BIN)/fccap emulator --port $(DEV_PORT) & pid=$$!; trap "kill $$pid" EXIT INT TERM; \
 	$(DEV_ENV) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 

@@ -27,6 +27,7 @@ from pipelines.sqlrun import (
     report_table,
     run_report,
     uses_prices,
+    write_catalog,
 )
 from pipelines.storage.files import StorePath, as_root, atomic_write
 
@@ -245,6 +246,21 @@ def sql(statement: str, store: StorePath, fmt: str) -> None:
         except (duckdb.CatalogException, duckdb.BinderException) as e:
             raise ValueError(explain_sql_error(con, e)) from e
     click.echo(render(frame, fmt))
+
+
+@cli.command()
+@click.option(
+    "--out",
+    default="data/catalog.duckdb",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="the catalog file to write (replaced atomically: open readers keep the old one)",
+)
+@_data_option
+def catalog(out: Path, store: StorePath) -> None:
+    """Write a views-only DuckDB catalog of a store, for the DuckDB CLI, Python or a BI tool."""
+    written = write_catalog(store, out)
+    click.echo(f"catalog: {written}  (views only: open it read-only as README 'Querying the history' shows)")
 
 
 @cli.command()

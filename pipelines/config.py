@@ -6,6 +6,7 @@ Validated once, before any call (case C3); every error names the field and the f
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import os
 import re
@@ -252,6 +253,25 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+_README_TARGETS = "the targets file in the README (Running it against real FC)"
+
+
+def _did_you_mean(loc: tuple[int | str, ...]) -> str:
+    """The field a misspelt key most likely meant, from the model at that place in the file."""
+    models: dict[tuple[str, ...], type[BaseModel]] = {
+        (): TargetsFile,
+        ("targets",): Target,
+        ("targets", "services"): NameFilter,
+        ("targets", "functions"): NameFilter,
+    }
+    model = models.get(tuple(p for p in loc[:-1] if isinstance(p, str)))
+    key = loc[-1] if loc else None
+    if model is None or not isinstance(key, str):
+        return ""
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def parse_targets(data: object, source: str = "targets file") -> TargetsFile:
     try:
         return TargetsFile.model_validate(data)
@@ -261,13 +281,13 @@ def parse_targets(data: object, source: str = "targets file") -> TargetsFile:
         where = _location(first["loc"]) or "top level"
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            msg = "unknown field; check its spelling against the README's targets file reference"
+            msg = f"unknown field{_did_you_mean(first['loc'])}; check its spelling against {_README_TARGETS}"
         elif first["type"] == "missing":
             msg = "required field is missing; add it"
         elif first["type"] in ("float_parsing", "float_type", "int_parsing", "int_type"):
             msg = f"{first['input']!r} is not a number; give a number"
         elif first["type"] in ("dict_type", "model_type") and not first["loc"]:
-            msg = "the file must be a mapping with a `targets:` list (see the README's targets file reference)"
+            msg = f"the file must be a mapping with a `targets:` list (see {_README_TARGETS})"
         raise ConfigError(f"{source}: {where}: {msg}") from None
 
 

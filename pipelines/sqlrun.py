@@ -11,6 +11,7 @@ store settings), registered on each connection: no DuckDB extension is needed.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -180,9 +181,19 @@ def explain_sql_error(con: duckdb.DuckDBPyConnection, error: duckdb.Error) -> st
 
 
 def write_catalog(root: RootLike, catalog: str | Path) -> Path:
-    """A views-only DuckDB file for analysts; readers bind file_search_path to the store first."""
+    """A views-only DuckDB file for analysts; readers bind file_search_path to the store first.
+
+    Written under a temporary name and renamed into place: a reader holding the old catalog open
+    keeps reading it (and its lock), and never sees a half-written one."""
     path = Path(catalog)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with connect(root, str(path)):
-        pass
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    staging.unlink(missing_ok=True)
+    try:
+        with connect(root, str(staging)):
+            pass
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
+        Path(f"{staging}.wal").unlink(missing_ok=True)
     return path

@@ -191,3 +191,42 @@ def test_object_store_failures_are_one_line(env: dict[str, str], expected: str) 
     )
     assert out.returncode == 2
     assert out.stderr.strip() == f"error: {expected}"
+
+
+HOLD_CATALOG = """
+import sys, duckdb
+from pipelines.sqlrun import load_sql
+con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("set file_search_path = ?", [sys.argv[2]])
+con.execute(load_sql("snapshot"))
+print(con.execute("select count(*) from polls").fetchone()[0], flush=True)
+sys.stdin.readline()
+print(con.execute("select count(*) from polls").fetchone()[0], flush=True)
+"""
+
+
+def test_the_catalog_is_rewritten_while_an_analyst_holds_it_open(store: Path, tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.duckdb"
+    first = fccap("catalog", "--store", str(store), "--out", str(catalog))
+    assert first.returncode == 0, first.stderr
+    assert f"catalog: {catalog}" in first.stdout
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD_CATALOG, str(catalog), str(store)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdout is not None and holder.stdin is not None
+        try:
+            assert holder.stdout.readline().strip() == "6"
+            # DuckDB locks the file its reader holds: the catalog is written beside it and renamed over it.
+            again = fccap("catalog", "--store", str(store), "--out", str(catalog))
+            assert again.returncode == 0, again.stderr
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+            assert holder.stdout.readline().strip() == "6"
+        finally:
+            holder.kill()
+    out = fccap("sql", "select count(*) as n from polls", "--store", str(store), "--format", "csv")
+    assert out.stdout.split() == ["n", "6"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog.duckdb"]

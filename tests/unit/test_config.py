@@ -40,10 +40,12 @@ def test_filters_include_and_exclude() -> None:
         ),
         pytest.param(_one(regions=["Hangzhou"]), "targets[0].regions: 'Hangzhou' is not a region id", id="bad-region"),
         pytest.param(_one(regions=[]), "targets[0].regions: list at least one region", id="no-region"),
-        pytest.param(_one(qualifer="LATEST"), "targets[0].qualifer: unknown field; check its spelling", id="typo"),
+        pytest.param(
+            _one(qualifer="LATEST"), "targets[0].qualifer: unknown field (did you mean 'qualifiers'?); check", id="typo"
+        ),
         pytest.param(
             {"target": [{"account_id": "1", "regions": ["cn-hangzhou"]}]},
-            "target: unknown field; check its spelling",
+            "target: unknown field (did you mean 'targets'?); check its spelling",
             id="top-level-typo",
         ),
         pytest.param(_one(rate_limit="fast"), "targets[0].rate_limit: 'fast' is not a number; give a number", id="nan"),
