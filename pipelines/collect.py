@@ -160,10 +160,8 @@ async def open_session(
     # at 50 ms). The semaphore keeps the pool from filling, so waiting for a connection is bounded too.
     connector = aiohttp.TCPConnector(limit=concurrency, ssl=_verify(ca_bundle))
     timeout = aiohttp.ClientTimeout(sock_connect=timeout_s, sock_read=timeout_s, connect=timeout_s)
-    # FC's API neither sets nor reads cookies; no proxy settings from the environment (trust_env).
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True
-    ) as http:
+    # FC's API neither sets nor reads cookies. aiohttp's default trust_env=False: no proxy from the environment.
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as http:
         clients: dict[TargetKey, FCClient | FC3Client] = {}
         by_key: dict[TargetKey, Target] = {}
         # One budget per (account, region), shared by both API versions there; the strictest wins.
