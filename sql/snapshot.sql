@@ -84,6 +84,30 @@ set variable fccap_instances_raw = coalesce(
     [_fccap_path('instances/dt=1970-01-01/_schema-v1.parquet')]
 );
 
+-- the polls the raw instances files were polled at: their ticks' raw polls files, and the polls
+-- generation of a day whose raw instances outlived their polls' compaction (a compaction stopped
+-- between the two). Narrower than all polls, so instance_intervals binds and joins today's ticks only.
+set variable fccap_raw_polls = coalesce(
+    (
+        select list(file order by file) from (
+            select p.file
+            from _fccap_raw p
+            where p.tbl = 'polls'
+              and exists (select 1 from _fccap_raw r where r.tbl = 'instances' and r.day = p.day and r.name = p.name)
+            union
+            select c.file
+            from _fccap_live c
+            where c.tbl = 'polls'
+              and exists (
+                  select 1 from _fccap_raw r
+                  join _fccap_consumed k on k.tbl = 'polls' and k.day = r.day and k.name = r.name
+                  where r.tbl = 'instances' and r.day = c.day
+              )
+        )
+    ),
+    [_fccap_path('polls/dt=1970-01-01/_schema-v1.parquet')]
+);
+
 -- the polls each day's intervals were built against: its polls generation, and the raw polls files
 -- the intervals consumed that no polls generation holds yet (a compaction stopped between the two).
 set variable fccap_expand_polls = coalesce(

@@ -30,6 +30,12 @@ select * from read_parquet(
     getvariable('fccap_intervals'), hive_partitioning = true, hive_types = {'dt': date}, union_by_name = true
 );
 
+-- the polls of the raw instances' ticks (instance_intervals joins these, not every day's polls).
+create or replace view _raw_instance_polls as
+select * from read_parquet(
+    getvariable('fccap_raw_polls'), hive_partitioning = true, hive_types = {'dt': date}, union_by_name = true
+);
+
 create or replace view _raw_instances as
 select * from read_parquet(
     getvariable('fccap_instances_raw'), hive_partitioning = true, hive_types = {'dt': date}, union_by_name = true
@@ -50,7 +56,7 @@ select
     r.* exclude (tick_at, observed_at),
     r.tick_at as first_tick, r.tick_at as last_tick, 1 as ticks, p.interval_s
 from _raw_instances r
-join polls p
+join _raw_instance_polls p
     on p.tick_at = r.tick_at and p.account_id = r.account_id and p.region = r.region
     and p.service_name is not distinct from r.service_name
     and p.function_name = r.function_name and p.qualifier = r.qualifier;

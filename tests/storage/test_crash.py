@@ -61,6 +61,16 @@ def _seen(root: Path) -> tuple[list[tuple], list[tuple]]:
             "select tick_at, function_name, qualifier, instance_count from polls order by all"
         ).fetchall()
         inst = con.execute("select tick_at, function_name, instance_id from instances order by all").fetchall()
+        # lifetimes read the intervals view, whose raw branch joins only the raw ticks' polls: it must
+        # agree with the per-tick rows at every crash point
+        runs = con.execute(
+            "select function_name, instance_id, min(first_tick), max(last_tick), sum(ticks) "
+            "from instance_intervals group by all order by all"
+        ).fetchall()
+    by_instance: dict[tuple, list] = {}
+    for at, fn, iid in inst:
+        by_instance.setdefault((fn, iid), []).append(at)
+    assert runs == sorted((fn, iid, min(ats), max(ats), len(ats)) for (fn, iid), ats in by_instance.items())
     return polls, inst
 
 
