@@ -40,6 +40,9 @@ class TickConfig(dg.Config):
     )
 
 
+# How far ahead of this machine's clock a scheduled tick may be (clock skew between daemon and run).
+FUTURE_SKEW_S = 60
+
 DESCRIPTION = """Instances of every function and qualifier at one tick, written to the `polls` (one row per
 poll, 0 when none, failures recorded) and `instances` (one row per instance) tables.
 Re-running a tick replaces its files."""
@@ -82,6 +85,13 @@ def _tick(
         raise dg.Failure(
             description=f"tick {tick_at.isoformat()} is {lag_s:.0f} s old (max_lag_s {config.max_lag_s}): not polled; "
             "the missed tick stays a recorded gap",
+            metadata={"tick_at": tick_at.isoformat(), "lag_s": round(lag_s, 1)},
+        )
+    if config.max_lag_s is not None and lag_s < -FUTURE_SKEW_S:
+        # Labelling now-data with a later time would also pass the freshness check until then.
+        raise dg.Failure(
+            description=f"tick {tick_at.isoformat()} is {-lag_s:.0f} s in the future: not polled; "
+            "give the scheduled time (or none, for now)",
             metadata={"tick_at": tick_at.isoformat(), "lag_s": round(lag_s, 1)},
         )
     st = store.store()

@@ -254,7 +254,7 @@ HISTORY_DAYS = 30
 HISTORY_FUNCTIONS = 1_000
 HISTORY_START = datetime(2026, 11, 1, tzinfo=UTC)
 _MINUTE_US = 60_000_000
-QUERY_RUNS = 7
+QUERY_RUNS = 15
 # Per-poll provenance, kept in compacted polls but no part of what a capacity figure reads.
 AUDIT_COLUMNS = ("request_id", "latency_ms", "observed_at")
 

@@ -38,7 +38,16 @@ _REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 _QUALIFIER = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _ROLE_ARN = re.compile(r"^acs:ram::(?P<account>[0-9]+):role/[A-Za-z0-9._@-]{1,64}$")
 _SESSION_NAME = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
-_BASE_URL = re.compile(r"^https?://[^/\s]+/?$")
+# No user:password@ in a URL: credentials come from the environment, never from a URL that error
+# messages and logs would repeat.
+_BASE_URL = re.compile(r"^https?://[^/\s@]+/?$")
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+
+
+def _shown(url: str) -> str:
+    """``url`` fit for a message: any user:password@ part replaced by ***@."""
+    return _USERINFO.sub("***@", url)
+
 
 QualifierPolicy = Literal["latest", "aliases", "latest_and_aliases"]
 
@@ -132,7 +141,7 @@ class Target(_Strict):
     def _endpoints(cls, v: dict[str, str]) -> dict[str, str]:
         for region, url in v.items():
             if not _BASE_URL.match(url):
-                raise ValueError(f"{region}: {url!r} must be a base URL like https://host:port (no path)")
+                raise ValueError(f"{region}: {_shown(url)!r} must be a base URL like https://host:port (no path)")
         return v
 
     @field_validator("role_arn")
@@ -363,7 +372,8 @@ class StoreSettings(_Strict):
     def _endpoint_url(cls, v: str | None) -> str | None:
         if v is not None and not _BASE_URL.match(v):
             raise ValueError(
-                f"{v!r} must be a base URL like https://s3.oss-cn-hangzhou.aliyuncs.com (scheme, host, no path)"
+                f"{_shown(v)!r} must be a base URL like https://s3.oss-cn-hangzhou.aliyuncs.com"
+                " (scheme, host, no path, no user:password@)"
             )
         return v.rstrip("/") if v else v
 
@@ -379,10 +389,15 @@ class StoreSettings(_Strict):
         scheme, _, rest = uri.partition("://")
         if scheme != "s3":
             raise ConfigError(
-                f"store root {uri!r}: only s3:// URIs (S3, OSS and other S3-compatible stores) or local directories; "
-                "use s3://bucket/prefix"
+                f"store root {_shown(uri)!r}: only s3:// URIs (S3, OSS and other S3-compatible stores) or local "
+                "directories; use s3://bucket/prefix"
             )
         bucket = rest.split("/", 1)[0]
+        if "@" in bucket:
+            raise ConfigError(
+                f"store root {_shown(uri)!r}: no credentials in the URI; use s3://bucket/prefix and set "
+                "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the environment"
+            )
         if not _BUCKET.match(bucket):
             raise ConfigError(f"store root {uri!r}: {bucket!r} is not a bucket name; use s3://bucket/prefix")
         return f"s3://{rest.rstrip('/')}"

@@ -21,12 +21,24 @@ select
     regexp_extract(file, '/dt=([0-9-]+)/[^/]+$', 1) as day
 from glob(_fccap_path('*/dt=*/*.parquet'));
 
+-- the newest generation per (table, day); of two with one number (two writers raced) the tombstone
+-- wins, as in the compactor (compactor.day_files), so a deleted day never comes back
 create or replace temp table _fccap_current as
-select tbl, day, max(file) as file, max(name) like '%-deleted.parquet' as deleted,
-    cast(substr(max(name), 12, 6) as integer) as generation
-from _fccap_files
-where regexp_matches(name, '^compacted-g[0-9]{6}(-deleted)?\.parquet$')
+with generations as (
+    select tbl, day, file, name like '%-deleted.parquet' as deleted,
+        cast(substr(name, 12, 6) as integer) as generation
+    from _fccap_files
+    where regexp_matches(name, '^compacted-g[0-9]{6}(-deleted)?\.parquet$')
+)
+select tbl, day, arg_max(file, generation * 2 + deleted::integer) as file,
+    arg_max(deleted, generation * 2 + deleted::integer) as deleted, max(generation) as generation
+from generations
 group by tbl, day;
+
+-- a retention run tombstones instances, then polls: a day either table calls deleted is gone from
+-- both, so a run stopped between the two never shows polls without their instances
+create or replace temp table _fccap_deleted_days as
+select distinct day from _fccap_current where deleted and tbl in ('polls', 'instances');
 
 create or replace temp table _fccap_consumed as
 with listed as (
@@ -37,15 +49,28 @@ with listed as (
 )
 select tbl, day, json_extract_string(entry, '$[0]') as name from listed;
 
-create or replace temp table _fccap_raw as
+create or replace temp table _fccap_unconsumed as
 select f.tbl, f.day, f.file, f.name
 from _fccap_files f
 where ((f.tbl in ('polls', 'instances') and f.name like 'tick-%') or (f.tbl = 'functions' and f.name like 'inventory-%'))
   and not exists (select 1 from _fccap_current c where c.tbl = f.tbl and c.day = f.day and c.deleted)
+  and not (f.tbl in ('polls', 'instances') and f.day in (select day from _fccap_deleted_days))
   and not exists (select 1 from _fccap_consumed k where k.tbl = f.tbl and k.day = f.day and k.name = f.name);
 
+-- A tick is written instances first, then polls (the commit point), and the listing above is not
+-- one instant (on an object store it is a LIST per directory, instances before polls): a raw polls
+-- file counts only with its tick's instances file, listed here or held by the instances generation,
+-- so a tick written while this ran is seen whole or not at all.
+create or replace temp table _fccap_raw as
+select u.*
+from _fccap_unconsumed u
+where u.tbl <> 'polls'
+   or exists (select 1 from _fccap_files i where i.tbl = 'instances' and i.day = u.day and i.name = u.name)
+   or exists (select 1 from _fccap_consumed k where k.tbl = 'instances' and k.day = u.day and k.name = u.name);
+
 create or replace temp table _fccap_live as  -- current generations that are not tombstones
-select * from _fccap_current where not deleted;
+select * from _fccap_current
+where not deleted and not (tbl in ('polls', 'instances') and day in (select day from _fccap_deleted_days));
 
 create or replace temp table _fccap_clean_days as
 select c.day, h.file as hourly, s.file as service

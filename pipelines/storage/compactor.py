@@ -26,8 +26,9 @@ import json
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -79,7 +80,11 @@ _FUNCTIONS_SORT = ["account_id", "region", "service_name", "function_name", "ref
 _GENERATION = re.compile(r"^compacted-g(\d{6})(-deleted)?\.parquet$")
 _ROLLUP = re.compile(r"^(" + "|".join(ROLLUPS) + r")-g(\d{6})\.parquet$")
 _CONSUMED_KEY = b"fccap.consumed"
+# The raw polls files an intervals generation was built with (not yet in a polls generation then).
+_POLLS_SEEN_KEY = b"fccap.polls_seen"
 INTERVALS_ROW_GROUP = 4096
+# compact_day also sweeps this many days before its own (the nightly run sweeps last night's day).
+SWEEP_BACK_DAYS = 7
 
 
 def generation_name(generation: int, *, deleted: bool = False) -> str:
@@ -139,7 +144,9 @@ def day_files(root: StorePath, table: str, day: str) -> DayFiles:
                 rollups.append((r.group(1), int(r.group(2)), path))
             elif path.name.startswith(RAW_PREFIX[table]):
                 raw.append(path)
-    generations.sort()
+    # Of two generations with one number (two writers raced), the tombstone is current, as in
+    # sql/snapshot.sql: a deleted day never comes back.
+    generations.sort(key=lambda g: (g[0], g[1].name.endswith("-deleted.parquet")))
     return DayFiles(table, day, directory, generations, raw, rollups)
 
 
@@ -148,11 +155,12 @@ def _fingerprint(path: StorePath) -> tuple[str, int, int | str]:
     return (str(name), int(size), version)
 
 
-def _consumed(current: StorePath | None) -> set[tuple[str, int, int | str]]:
+def _consumed(current: StorePath | None, key: bytes = b"") -> set[tuple[str, int, int | str]]:
+    """The raw-file fingerprints a generation lists under ``key`` (default: those it holds)."""
     if current is None:
         return set()
     meta = read_metadata(current).metadata or {}
-    raw = meta.get(_CONSUMED_KEY)
+    raw = meta.get(key or _CONSUMED_KEY)
     # The third member: mtime_ns on disk, the ETag on an object store (files.fingerprint).
     return {(str(n), int(s), m) for n, s, m in json.loads(raw)} if raw else set()
 
@@ -213,8 +221,11 @@ def _commit(
     step: str,
     consumed: list[tuple[str, int, int | str]],
     row_group_rows: int | None = None,
+    polls_seen: list[tuple[str, int, int | str]] | None = None,
 ) -> None:
     meta = {"fccap.schema_version": SCHEMA_VERSION, _CONSUMED_KEY.decode(): json.dumps(sorted(consumed))}
+    if polls_seen is not None:
+        meta[_POLLS_SEEN_KEY.decode()] = json.dumps(polls_seen)
     atomic_write(data.replace_schema_metadata(meta), target, step=step, row_group_rows=row_group_rows)
 
 
@@ -228,7 +239,8 @@ def _compact_history(root: StorePath, day: str) -> list[TableCompaction]:
     inf = day_files(root, "instances", day)
     if pf.deleted or inf.deleted:
         return [TableCompaction(t, day, "deleted-day", f.generation) for t, f in (("instances", inf), ("polls", pf))]
-    pending_p, prints_p, consumed_p = _pending(pf, None)
+    # As readers count them (sql/snapshot.sql): a polls file with its tick's instances file, raw or held.
+    pending_p, prints_p, consumed_p = _pending(pf, {i.name for i in inf.raw} | consumed_names(inf.current))
     names_p = {n for n, _, _ in consumed_p}
     pending_i, prints_i, consumed_i = _pending(inf, {p.name for p in pf.raw} | names_p)
     # A store compacted before instances became intervals holds per-tick rows: convert it.
@@ -261,11 +273,22 @@ def _compact_history(root: StorePath, day: str) -> list[TableCompaction]:
         register_filesystem(con, root)
         polls, intervals = build_day(con, inputs)
         done = []
-        if pending_i or legacy:  # else the intervals already hold these ticks (a crash before the polls commit)
+        # Intervals are runs over the series' ok polls, so polls they were not built with rebuild them
+        # even when no instances file changed (a re-run that turned a failed poll into an ok one with
+        # the same, or no, rows); the polls a crash left uncommitted after the intervals do not.
+        unseen_p = set(prints_p) - _consumed(inf.current, _POLLS_SEEN_KEY)
+        if pending_i or unseen_p or legacy:
             target_i = inf.directory / generation_name(inf.generation + 1)
             # Small row groups: a one-function query reads the few whose min/max name it (issue 6: lifetimes).
             consumed = sorted(consumed_i | set(prints_i))
-            _commit(intervals, target_i, "compact.instances", consumed, row_group_rows=INTERVALS_ROW_GROUP)
+            _commit(
+                intervals,
+                target_i,
+                "compact.instances",
+                consumed,
+                row_group_rows=INTERVALS_ROW_GROUP,
+                polls_seen=sorted(set(prints_p)),
+            )
             done.append(
                 TableCompaction(
                     "instances", day, "compacted", inf.generation + 1, intervals.num_rows, len(pending_i), str(target_i)
@@ -340,9 +363,14 @@ class SweepResult:
 
 
 def sweep(
-    root: StorePath, day: str | None = None, *, raw_retention_s: float = 3600.0, temp_max_age_s: float = 3600.0
+    root: StorePath,
+    days: Sequence[str] | None = None,
+    *,
+    raw_retention_s: float = 3600.0,
+    temp_max_age_s: float = 3600.0,
 ) -> SweepResult:
-    """Delete what the newest generations supersede once they are ``raw_retention_s`` old, and stale temp files.
+    """Delete what the newest generations of ``days`` (default: every day) supersede once they are
+    ``raw_retention_s`` old, and stale temp files.
 
     Deletion order per table: consumed raw files, then older generations and their rollups. All
     are invisible to readers already; the delay only protects queries that listed them before.
@@ -350,8 +378,7 @@ def sweep(
     result = SweepResult()
     now = time.time()
     for table in COMPACT_ORDER:
-        days = [day] if day else sorted(day_dirs(root, table))
-        for d in days:
+        for d in days if days is not None else sorted(day_dirs(root, table)):
             files = day_files(root, table, d)
             if files.current is None or files.deleted:
                 continue
@@ -383,7 +410,11 @@ def compact_day(
     root = as_root(root)
     d = day.isoformat() if isinstance(day, date) else day
     done = [*_compact_history(root, d), _compact_functions(root, d)]
-    return done, sweep(root, d, raw_retention_s=raw_retention_s, temp_max_age_s=temp_max_age_s)
+    # The day just compacted keeps its raw files for raw_retention_s, and no later run compacts it
+    # again: each run also sweeps the days before it, so those files go one run later.
+    first = date.fromisoformat(d)
+    days = [(first - timedelta(days=back)).isoformat() for back in range(SWEEP_BACK_DAYS, -1, -1)]
+    return done, sweep(root, days, raw_retention_s=raw_retention_s, temp_max_age_s=temp_max_age_s)
 
 
 def _stamp_of(path: StorePath) -> datetime:

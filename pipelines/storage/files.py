@@ -165,9 +165,15 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+_WRITE_ID_KEY = b"fccap.write_id"
+
+
 def atomic_write(data: pa.Table, path: StorePath, *, step: str, row_group_rows: int | None = None) -> None:
     """Write ``data`` at ``path``: readers see the old file or the new one, never a part."""
     rows = row_group_rows or ROW_GROUP_ROWS
+    # Every write is a new version even when its rows repeat: an object store names a version by its
+    # ETag (the body's MD5), and the compactor tells raw files apart by it (fingerprint).
+    data = data.replace_schema_metadata({**(data.schema.metadata or {}), _WRITE_ID_KEY: uuid.uuid4().hex})
     if isinstance(path, Path):
         _write_local(data, path, step=step, rows=rows)
     else:

@@ -167,3 +167,42 @@ def test_compose_services_reference_files_volumes_and_env_that_exist() -> None:
     from pipelines.config import load_targets
 
     assert load_targets(DEPLOY / "targets.example.yaml").targets[0].rate_limit == 500
+
+
+def test_an_oss_store_set_in_env_reaches_the_run_containers() -> None:
+    """With .env naming an s3:// root, a run container gets that root and its settings: compose's
+    environment defers to .env, and the launcher forwards every store variable."""
+    import re
+
+    from pipelines.resources import StoreResource
+
+    dot_env = {
+        "FCCAP_STORE": "s3://fccap-bucket/history",
+        "FCCAP_STORE_ENDPOINT_URL": "https://s3.oss-cn-hangzhou.aliyuncs.com",
+        "FCCAP_STORE_REGION": "cn-hangzhou",
+        "AWS_ACCESS_KEY_ID": "LTAI-key-id",
+        "AWS_SECRET_ACCESS_KEY": "oss-secret",
+    }
+    example = [ln for ln in (DEPLOY / ".env.example").read_text(encoding="utf-8").splitlines() if "=" in ln]
+    env_file = {k: v for k, _, v in (ln.partition("=") for ln in example if not ln.startswith("#"))} | dot_env
+
+    def interpolate(value: str) -> str:  # compose's ${VAR:-default}, from .env
+        return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env_file.get(m.group(1)) or m.group(2), value)
+
+    daemon = _compose()["services"]["daemon"]
+    env = env_file | {k: interpolate(str(v)) for k, v in daemon["environment"].items()}
+    launcher = _instance_yaml()["run_launcher"]["config"]
+    run_env = {name: env[name] for name in launcher["env_vars"]}
+    assert {k: run_env[k] for k in dot_env} == dot_env
+    assert env_file["FCCAP_STORE_ADDRESSING_STYLE"] == "" and run_env["FCCAP_STORE_ADDRESSING_STYLE"] == ""
+    # ... and a local setup (FCCAP_STORE empty in .env) keeps the volume.
+    env_file["FCCAP_STORE"] = ""
+    assert interpolate(daemon["environment"]["FCCAP_STORE"]) == "/data/store"
+    # The forwarded values make a valid store (empty settings read as unset, OSS's virtual style).
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in run_env.items():
+            mp.setenv(k, v)
+        store = StoreResource(root=run_env["FCCAP_STORE"])
+        options = store.settings().storage_options()
+    assert options["endpoint_url"] == dot_env["FCCAP_STORE_ENDPOINT_URL"]
+    assert options["config_kwargs"]["s3"]["addressing_style"] == "virtual"

@@ -1,7 +1,7 @@
 """The real assets against the real emulator over HTTP: DuckDB reports equal the ground truth."""
 
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import httpx
@@ -164,6 +164,22 @@ def test_late_tick_is_refused_and_stays_a_gap(emulated: Emulated) -> None:
     assert not result.success
     message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
     assert "max_lag_s 300): not polled" in message
+    assert not list(emulated.store_root.rglob("tick-*.parquet"))
+
+
+def test_future_tick_is_refused(emulated: Emulated) -> None:
+    dg.materialize(ASSETS, selection=[fc_inventory], resources=emulated.resources())
+    ahead = (datetime.now(UTC) + timedelta(hours=23)).replace(second=0, microsecond=0)
+    result = dg.materialize(
+        ASSETS,
+        selection=[fc_instance_snapshots],
+        resources=emulated.resources(),
+        run_config={"ops": {"fc_instance_snapshots": {"config": {"tick_at": ahead.isoformat()}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
+    assert f"tick {ahead.isoformat()} is" in message and "s in the future: not polled" in message
     assert not list(emulated.store_root.rglob("tick-*.parquet"))
 
 

@@ -109,9 +109,10 @@ def test_late_tick_after_compaction_is_visible_and_recompacted(tmp_path: Path) -
 
 def test_duplicate_and_schema_checks_fail_on_bad_files(tmp_path: Path) -> None:
     _write(tmp_path, DAY)
-    day_dir = tmp_path / "polls" / "dt=2026-12-01"
-    src = next(day_dir.glob("tick-*.parquet"))
-    (day_dir / "tick-20261201T000000Z-copy.parquet").write_bytes(src.read_bytes())  # a stray copy: same rows twice
+    for table in ("instances", "polls"):  # a stray copy of a whole tick: the same rows twice
+        day_dir = tmp_path / table / "dt=2026-12-01"
+        src = next(day_dir.glob("tick-*.parquet"))
+        (day_dir / "tick-20261201T000000Z-copy.parquet").write_bytes(src.read_bytes())
     ok, meta = checks.duplicates(tmp_path, DAY.date())
     assert not ok and meta["duplicate_poll_keys"] == 2
     import pyarrow as pa
@@ -127,6 +128,8 @@ def test_duplicate_and_schema_checks_fail_on_bad_files(tmp_path: Path) -> None:
     [
         pytest.param(0, False, True, True, id="fresh-and-covered"),
         pytest.param(3600, True, False, False, id="stale-and-half-failed"),
+        # a tick labelled hours ahead (a mistyped tick_at) is not a fresh store
+        pytest.param(-3 * 3600, False, False, True, id="last-tick-in-the-future"),
     ],
 )
 def test_snapshot_checks(tmp_path: Path, age_s: int, fail: bool, fresh: bool, covered: bool) -> None:

@@ -1,6 +1,8 @@
 """Store settings for s3:// roots: one-line errors naming the field and the fix; OSS's virtual-hosted
 addressing in the URLs actually signed; no secret in any repr. No network: presigning is local."""
 
+import re
+
 import pytest
 
 from pipelines.config import ConfigError, StoreSettings, store_settings
@@ -53,7 +55,7 @@ def test_a_local_root_stays_a_path() -> None:
             {"endpoint_url": "s3.oss-cn-hangzhou.aliyuncs.com"},
             "store",
             "store.endpoint_url: 's3.oss-cn-hangzhou.aliyuncs.com' must be a base URL like "
-            "https://s3.oss-cn-hangzhou.aliyuncs.com (scheme, host, no path)",
+            "https://s3.oss-cn-hangzhou.aliyuncs.com (scheme, host, no path, no user:password@)",
         ),
         (
             {"addressing_style": "virtual-hosted"},
@@ -80,12 +82,15 @@ def test_bad_settings_name_the_field_and_the_fix(values: dict, source: str, mess
     [
         ("gs://bucket/x", "only s3:// URIs"),
         ("s3://Bad_Bucket/x", "'Bad_Bucket' is not a bucket name; use s3://bucket/prefix"),
+        ("s3://AKID:hunter2-secret@bucket/x", "'s3://***@bucket/x': no credentials in the URI"),
+        ("gs://AKID:hunter2-secret@bucket/x", "'gs://***@bucket/x': only s3:// URIs"),
     ],
-    ids=["scheme", "bucket"],
+    ids=["scheme", "bucket", "credentials", "credentials-bad-scheme"],
 )
 def test_bad_roots_name_the_fix(root: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=re.escape(message)) as e:
         as_root(root, StoreSettings())
+    assert "hunter2-secret" not in str(e.value)
 
 
 def test_resource_fields_win_over_the_environment_and_hold_no_secret(
@@ -104,3 +109,13 @@ def test_resource_fields_win_over_the_environment_and_hold_no_secret(
         assert SECRET not in text
     with pytest.raises(ConfigError, match=r"^store\.addressing_style: 'hosted' is not one of"):
         StoreResource(root="s3://fccap-data/history", addressing_style="hosted").store()
+
+
+@pytest.mark.parametrize(
+    "url", ["https://AKID:hunter2-secret@s3.oss-cn-hangzhou.aliyuncs.com", "http://user:hunter2-secret@127.0.0.1:9000"]
+)
+def test_an_endpoint_with_credentials_is_refused_without_echoing_them(url: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        store_settings("store", endpoint_url=url)
+    assert "hunter2-secret" not in str(e.value)
+    assert str(e.value).startswith("store.endpoint_url: '") and "no user:password@" in str(e.value)

@@ -109,7 +109,10 @@ def test_old_files_without_a_newer_column_read_null(tmp_path: Path) -> None:
     store = ParquetStore(tmp_path)
     _write(store, T0, [_ok(1)])
     old = pq.read_table(tmp_path / "polls/dt=2026-12-03/tick-20261203T100000Z.parquet").drop_columns(["request_id"])
-    (tmp_path / "polls/dt=2026-12-02").mkdir()
+    for table in ("instances", "polls"):
+        (tmp_path / f"{table}/dt=2026-12-02").mkdir()
+    # a whole tick of an older writer: its (empty) instances file, and polls without request_id
+    pq.write_table(INSTANCES.empty_table(), tmp_path / "instances/dt=2026-12-02/tick-20261202T100000Z.parquet")
     pq.write_table(old, tmp_path / "polls/dt=2026-12-02/tick-20261202T100000Z.parquet")
     with connect(tmp_path) as con:
         got = con.execute("select dt, request_id from polls order by dt").fetchall()
