@@ -24,7 +24,7 @@ def freshness(root: RootLike, now: datetime, max_age_s: float, target: tuple[str
     where, params = "dt >= ?", [(now - timedelta(days=2)).date()]
     if target is not None:
         where, params = f"{where} and account_id = ? and region = ?", [*params, *target]
-    with connect(root) as con:
+    with connect(root, days=_recent_days(now)) as con:
         row = con.execute(f"select max(tick_at) from polls where {where}", params).fetchone()  # noqa: S608 - constant
     last = row[0] if row else None
     if last is None:
@@ -34,9 +34,14 @@ def freshness(root: RootLike, now: datetime, max_age_s: float, target: tuple[str
     return -60 <= age <= max_age_s, {"last_tick": last.isoformat(), "age_s": round(age, 1), "max_age_s": max_age_s}
 
 
-def coverage_per_target(root: RootLike, threshold: float) -> Result:
-    """Share of ok polls per (account, region) at the last tick."""
-    with connect(root) as con:
+def _recent_days(now: datetime) -> list[date]:
+    """The UTC days a check of the last tick reads (runs every minute: never the whole history)."""
+    return [(now + timedelta(days=k)).date() for k in range(-2, 2)]
+
+
+def coverage_per_target(root: RootLike, threshold: float, now: datetime | None = None) -> Result:
+    """Share of ok polls per (account, region) at the last tick of the last two days."""
+    with connect(root, days=_recent_days(now or datetime.now(UTC))) as con:
         rows = con.execute(
             "select account_id, region, avg(case when status = 'ok' then 1.0 else 0.0 end) as coverage "
             "from polls where tick_at = (select max(tick_at) from polls) group by all order by all"
@@ -63,7 +68,7 @@ def tick_coverage(root: RootLike, tick_at: datetime, target: tuple[str, str] | N
 
 
 def duplicates(root: RootLike, day: date) -> Result:
-    with connect(root) as con:
+    with connect(root, days=[day]) as con:
         polls = con.execute(
             "select count(*) from (select 1 from polls where dt = ? group by tick_at, account_id, region, "
             "service_name, function_name, qualifier having count(*) > 1)",

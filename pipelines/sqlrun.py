@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.storage.files import RootLike, register_filesystem
+from pipelines.storage.files import RootLike, day_file_listing, register_filesystem
+from pipelines.storage.schemas import SCHEMAS, SEED_DT
 from pipelines.storage.store import ParquetStore
 
 __all__ = [
@@ -66,7 +67,11 @@ def load_sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def connect(root: RootLike, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+def connect(
+    root: RootLike, database: str = ":memory:", *, days: Sequence[date] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A session over the store as it is now; with ``days``, over those UTC days only (the views
+    hold nothing else), so what a check costs does not grow with the history behind it."""
     store = ParquetStore(root)
     store.ensure()
     con = duckdb.connect(database)
@@ -82,8 +87,17 @@ def connect(root: RootLike, database: str = ":memory:") -> duckdb.DuckDBPyConnec
         # at fccap_root, read through the store's filesystem (files.register_filesystem).
         register_filesystem(con, store.root)
         con.execute("set variable fccap_root = ?", [str(store.root)])
+    if days is not None:
+        listed = sorted({d.isoformat() for d in days} | {SEED_DT})
+        con.execute("set variable fccap_listing = ?", [day_file_listing(store.root, list(SCHEMAS), listed)])
+        con.execute("set variable fccap_glob = ?", [_path_in(store.root, "none/dt=0000-00-00/*.parquet")])
     bind_views(con)
     return con
+
+
+def _path_in(root: Path | Any, relative: str) -> str:
+    """A path as sql/snapshot.sql's _fccap_path makes it (relative on disk, under the root on a store)."""
+    return relative if isinstance(root, Path) else f"{root}/{relative}"
 
 
 def bind_views(con: duckdb.DuckDBPyConnection) -> None:

@@ -13,13 +13,20 @@
 -- sets it: DuckDB applies file_search_path to local paths only, so an s3:// store sets fccap_root.
 create or replace temp macro _fccap_path(p) as coalesce(getvariable('fccap_root') || '/', '') || p;
 
+-- Every file of the store; or, for a session over some days (sqlrun.connect(days=...)), the files
+-- its caller listed as fccap_listing, with fccap_glob naming a directory that never exists: a glob
+-- is expanded when the statement is bound, so it must not be the whole store's, even unused.
 create or replace temp table _fccap_files as
 select
     file,
     parse_filename(file) as name,
     regexp_extract(file, '([a-z_]+)/dt=[0-9-]+/[^/]+$', 1) as tbl,
     regexp_extract(file, '/dt=([0-9-]+)/[^/]+$', 1) as day
-from glob(_fccap_path('*/dt=*/*.parquet'));
+from (
+    select file from glob(coalesce(getvariable('fccap_glob'), _fccap_path('*/dt=*/*.parquet')))
+    union all
+    select unnest(getvariable('fccap_listing')) as file
+);
 
 -- the newest generation per (table, day); of two with one number (two writers raced) the tombstone
 -- wins, as in the compactor (compactor.day_files), so a deleted day never comes back
@@ -40,10 +47,16 @@ group by tbl, day;
 create or replace temp table _fccap_deleted_days as
 select distinct day from _fccap_current where deleted and tbl in ('polls', 'instances');
 
+-- only current generations' footers: superseded ones wait for the sweep and say nothing now
+set variable fccap_generations = coalesce(
+    (select list(file order by file) from _fccap_current where not deleted),
+    [_fccap_path('polls/dt=1970-01-01/_schema-v1.parquet')]
+);
+
 create or replace temp table _fccap_consumed as
 with listed as (
     select c.tbl, c.day, unnest(from_json(decode(m.value), '["JSON"]')) as entry
-    from parquet_kv_metadata(_fccap_path('*/dt=*/compacted-g*.parquet')) m
+    from parquet_kv_metadata(getvariable('fccap_generations')) m
     join _fccap_current c on c.file = m.file_name
     where decode(m.key) = 'fccap.consumed'
 )

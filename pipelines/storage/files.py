@@ -23,6 +23,7 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -44,6 +45,7 @@ __all__ = [
     "atomic_write",
     "crashpoint",
     "day_dirs",
+    "day_file_listing",
     "filesystem",
     "fingerprint",
     "fsync_dir",
@@ -272,6 +274,28 @@ def remove_dir(path: StorePath) -> bool:
     except OSError:
         return False
     return True
+
+
+def day_file_listing(root: StorePath, tables: Sequence[str], days: Sequence[str]) -> list[str]:
+    """Every Parquet file of those tables' ``dt=`` directories of ``days``, named as DuckDB's glob
+    names them (absolute paths; ``s3://bucket/key``): one listing per (table, day), not the store."""
+    out: list[str] = []
+    for table in tables:
+        for day in days:
+            directory = root / table / f"dt={day}"
+            if isinstance(directory, Path):
+                out += [str(p) for p in sorted(directory.resolve().glob("*.parquet"))]
+                continue
+            try:
+                entries = directory.fs.ls(_key(directory), detail=True)
+            except FileNotFoundError:
+                continue
+            out += sorted(
+                f"s3://{entry['name']}"
+                for entry in entries
+                if entry["type"] == "file" and str(entry["name"]).endswith(".parquet")
+            )
+    return out
 
 
 def day_dirs(root: StorePath, table: str) -> dict[str, StorePath]:

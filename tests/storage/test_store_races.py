@@ -156,3 +156,24 @@ def test_raw_files_go_one_run_after_their_day_was_compacted(root: StorePath) -> 
         for at in [*T, next_day]
     )
     assert _seen(root) == _expected([*T, next_day])
+
+
+def test_a_session_over_some_days_reads_those_days_whole_and_lists_nothing_else(root: StorePath) -> None:
+    """What the per-minute checks open (sqlrun.connect(days=...)): their cost must not grow with
+    the history, and what they see of their days must be what a full session sees."""
+    days = [T[0] + timedelta(days=k) for k in range(4)]
+    for at in days:
+        for m in range(2):
+            _write(root, at + timedelta(minutes=m))
+    compact_day(root, DAY, raw_retention_s=3600)  # one compacted day, the others raw
+    wanted = [days[0].date(), days[2].date()]
+    with connect(root) as con:
+        full = con.execute("select dt, tick_at, instance_count from polls order by all").fetchall()
+        full_inst = con.execute("select dt, tick_at, instance_id from instances order by all").fetchall()
+    with connect(root, days=wanted) as con:
+        part = con.execute("select dt, tick_at, instance_count from polls order by all").fetchall()
+        part_inst = con.execute("select dt, tick_at, instance_id from instances order by all").fetchall()
+        listed = con.execute("select distinct day from _fccap_files order by day").fetchall()
+    assert part == [r for r in full if r[0] in wanted] and len(part) == 2 * 2 * 3
+    assert part_inst == [r for r in full_inst if r[0] in wanted] and part_inst
+    assert [d for (d,) in listed] == ["1970-01-01", *(d.isoformat() for d in wanted)]
