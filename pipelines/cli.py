@@ -7,8 +7,9 @@ Every user-facing error is one line naming the problem and the fix, exit status 
 from __future__ import annotations
 
 import difflib
+import signal
 import sys
-import time
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -393,11 +394,14 @@ def emulator(
     for spec in app.state.faults.faults:
         click.echo(f"  fault {spec.to_dict()}")
     click.echo("Ctrl-C to stop.")
+    # Handlers of our own for both: a process started in the background by a script inherits SIGINT
+    # ignored, and Python then never raises KeyboardInterrupt, so Ctrl-C (or kill -INT) would not stop it.
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(1.0):
+            pass
     finally:
         server.stop()
 

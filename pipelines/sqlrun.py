@@ -113,11 +113,57 @@ def load_prices(con: duckdb.DuckDBPyConnection, prices: str | Path | None = None
     path = Path(prices) if prices else PRICES
     if not path.is_file():
         raise ValueError(f"price table {path} not found; fix: pass --prices FILE (columns as in sql/prices.csv)")
-    con.execute(
-        "create or replace temp table prices as select region, currency, vcpu_second, memory_gb_second, "
-        "disk_gb_second, gpu_gb_second from read_csv(?, header = true, all_varchar = false)",
-        [str(path)],
-    )
+    table = _checked_prices(path)
+    con.register("_fccap_prices", table)
+    con.execute("create or replace temp table prices as select * from _fccap_prices")
+    con.unregister("_fccap_prices")
+    if "*" not in table.column("region").to_pylist():
+        # Without a '*' row, a region the store holds but the table lacks would cost NULL, silently.
+        held = {r for (r,) in con.execute("select distinct region from functions").fetchall()}
+        missing = sorted(held - set(table.column("region").to_pylist()))
+        if missing:
+            raise ValueError(
+                f"price table {path}: no price for region(s) {', '.join(missing)}; "
+                "fix: add a row for each, or a '*' row for any other region"
+            )
+
+
+_PRICE_COLUMNS = ("region", "currency", "vcpu_second", "memory_gb_second", "disk_gb_second", "gpu_gb_second")
+
+
+def _checked_prices(path: Path) -> pa.Table:
+    """The price CSV as typed columns, or a ValueError naming the file, the line or column, and the fix."""
+    import csv  # noqa: PLC0415 - only cost reports read prices
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+        header = list(rows[0]) if rows else []
+    missing = [c for c in _PRICE_COLUMNS if c not in header]
+    if missing or not rows:
+        what = f"missing column(s) {', '.join(missing)}" if missing else "no price rows"
+        raise ValueError(
+            f"price table {path}: {what}; fix: use the columns of sql/prices.csv ({', '.join(_PRICE_COLUMNS)})"
+        )
+    out: dict[str, list[Any]] = {c: [] for c in _PRICE_COLUMNS}
+    for line, row in enumerate(rows, start=2):
+        for c in _PRICE_COLUMNS:
+            value = (row[c] or "").strip()
+            if c in ("region", "currency"):
+                if not value:
+                    raise ValueError(f"price table {path}, line {line}: {c} is empty; fix: give one")
+                out[c].append(value)
+                continue
+            try:
+                number = float(value)
+            except ValueError:
+                number = -1.0
+            if not 0 <= number < float("inf"):
+                raise ValueError(f"price table {path}, line {line}: {c} {value!r} is not a price; fix: a number >= 0")
+            out[c].append(number)
+    dupes = sorted({r for r in out["region"] if out["region"].count(r) > 1})
+    if dupes:
+        raise ValueError(f"price table {path}: region(s) {', '.join(dupes)} listed twice; fix: one row per region")
+    return pa.table(out)
 
 
 def report_parameters(name: str) -> list[str]:

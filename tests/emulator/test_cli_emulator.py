@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import cli
@@ -92,3 +93,29 @@ def test_emulator_process_serves_faults_from_flags_and_virtual_time_from_start()
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=15)  # waits and closes both pipes
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_emulator_stops_on_a_signal_even_when_started_in_the_background(sig: signal.Signals) -> None:
+    """A script's background job inherits SIGINT ignored (as `make dev` &, or CI, may start it):
+    Ctrl-C / kill -INT must still stop the emulator, and SIGTERM too, cleanly (exit 0)."""
+    cmd = [str(Path(sys.executable).parent / "fccap"), "emulator", "--port", "0", "--scenario", str(SMALL)]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509 - the point of the test
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "Ctrl-C to stop" not in proc.stdout.readline():
+            assert proc.poll() is None
+        proc.send_signal(sig)
+        proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0

@@ -224,6 +224,37 @@ def test_cli_errors_are_one_line(store: Path, args: list[str], expected: str, fc
     assert out.stderr.count("\n") == 1, out.stderr
 
 
+@pytest.mark.parametrize(
+    ("csv", "expected"),
+    [
+        pytest.param(
+            "region,currency,vcpu_sec,memory_gb_second,disk_gb_second,gpu_gb_second\n*,USD,1,0,0,0\n",
+            "missing column(s) vcpu_second; fix: use the columns of sql/prices.csv",
+            id="column-typo",
+        ),
+        pytest.param(
+            "region,currency,vcpu_second,memory_gb_second,disk_gb_second,gpu_gb_second\n*,USD,cheap,0,0,0\n",
+            "line 2: vcpu_second 'cheap' is not a price; fix: a number >= 0",
+            id="not-a-number",
+        ),
+        pytest.param(
+            "region,currency,vcpu_second,memory_gb_second,disk_gb_second,gpu_gb_second\nus-west-1,USD,1,0,0,0\n",
+            "no price for region(s) cn-hangzhou; fix: add a row for each, or a '*' row for any other region",
+            id="region-missing",
+        ),
+    ],
+)
+def test_a_bad_price_table_is_one_line_naming_the_file_and_fix(
+    store: Path, tmp_path: Path, csv: str, expected: str, fccap: Callable[..., Ran]
+) -> None:
+    prices = tmp_path / "prices.csv"
+    prices.write_text(csv, encoding="utf-8")
+    out = fccap("report", "cost-daily", "--store", str(store), "--prices", str(prices))
+    assert out.returncode != 0
+    assert f"price table {prices}" in out.stderr and expected in out.stderr, out.stderr
+    assert out.stderr.count("\n") == 1, out.stderr
+
+
 def test_cli_list_needs_no_store(fccap: Callable[..., Ran]) -> None:
     out = fccap("report", "--list", "--store", "/nonexistent")
     assert out.returncode == 0, out.stderr
