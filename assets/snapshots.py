@@ -21,7 +21,7 @@ from pipelines.config import ConfigError
 from pipelines.coverage import coverage_by_target
 from pipelines.normalise import instances_frame, inventory_rows, polls_frame
 from pipelines.resources import FCResource, StoreResource
-from pipelines.ticks import parse_tick
+from pipelines.ticks import FUTURE_SKEW_S, parse_tick
 
 
 class TickConfig(dg.Config):
@@ -39,9 +39,6 @@ class TickConfig(dg.Config):
         "null only for simulations such as the demo",
     )
 
-
-# How far ahead of this machine's clock a scheduled tick may be (clock skew between daemon and run).
-FUTURE_SKEW_S = 60
 
 DESCRIPTION = """Instances of every function and qualifier at one tick, written to the `polls` (one row per
 poll, 0 when none, failures recorded) and `instances` (one row per instance) tables.

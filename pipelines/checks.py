@@ -13,6 +13,7 @@ from pipelines.storage.compactor import day_files
 from pipelines.storage.files import RootLike, as_root, read_schema, read_table
 from pipelines.storage.schemas import INTERVALS, ROLLUPS, SCHEMAS
 from pipelines.storage.store import tick_file_name
+from pipelines.ticks import FUTURE_SKEW_S
 
 __all__ = ["completeness", "coverage_per_target", "duplicates", "freshness", "schema_matches", "tick_coverage"]
 
@@ -30,8 +31,11 @@ def freshness(root: RootLike, now: datetime, max_age_s: float, target: tuple[str
     if last is None:
         return False, {"last_tick": None, "max_age_s": max_age_s}
     age = (now - last).total_seconds()
-    # A tick far ahead of the clock is mislabelled data, not freshness (FUTURE_SKEW_S in assets/snapshots.py).
-    return -60 <= age <= max_age_s, {"last_tick": last.isoformat(), "age_s": round(age, 1), "max_age_s": max_age_s}
+    return -FUTURE_SKEW_S <= age <= max_age_s, {
+        "last_tick": last.isoformat(),
+        "age_s": round(age, 1),
+        "max_age_s": max_age_s,
+    }
 
 
 def _recent_days(now: datetime) -> list[date]:

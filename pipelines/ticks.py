@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["align", "parse_tick"]
+__all__ = ["FUTURE_SKEW_S", "align", "parse_tick"]
+
+# How far ahead of this machine's clock a tick may be labelled (clock skew between daemon and run):
+# later is mislabelled data, refused by the tick and not fresh for its check.
+FUTURE_SKEW_S = 60
 
 
 def align(at: datetime, interval_s: int) -> datetime:

@@ -13,13 +13,12 @@ import pytest
 from pipelines.collect import PollOutcome, PollTarget
 from pipelines.fc.errors import RetriableError
 from pipelines.fc.models import Instance
-from pipelines.normalise import instances_frame, polls_frame
 from pipelines.sqlrun import connect
 from pipelines.storage.compactor import compact_day, day_files, generation_name
 from pipelines.storage.files import StorePath, as_root, atomic_write, remove
 from pipelines.storage.schemas import SCHEMAS
-from pipelines.storage.store import ParquetStore
-from tests.storage.test_crash import _expected, _outcomes
+from tests.storage.test_crash import _expected
+from tests.storage.test_s3_store import _seen, _write
 
 DAY = "2026-12-03"
 T = [datetime(2026, 12, 3, 10, m, tzinfo=UTC) for m in range(3)]
@@ -32,20 +31,6 @@ def root(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[StorePath]:
         yield as_root(tmp_path / "store")
     else:
         yield as_root(request.getfixturevalue("s3_root"))
-
-
-def _write(root: StorePath, at: datetime, outcomes: list[PollOutcome] | None = None) -> None:
-    o = outcomes if outcomes is not None else _outcomes(at)
-    ParquetStore(root).write_tick(at, polls_frame(o, at, 60), instances_frame(o, at))
-
-
-def _seen(root: StorePath) -> tuple[list[tuple], list[tuple]]:
-    with connect(root) as con:
-        polls = con.execute(
-            "select tick_at, function_name, qualifier, instance_count from polls order by all"
-        ).fetchall()
-        inst = con.execute("select tick_at, function_name, instance_id from instances order by all").fetchall()
-    return polls, inst
 
 
 def _raw(root: StorePath, table: str, at: datetime) -> StorePath:
