@@ -165,6 +165,14 @@ def _consumed(current: StorePath | None, key: bytes = b"") -> set[tuple[str, int
     return {(str(n), int(s), m) for n, s, m in json.loads(raw)} if raw else set()
 
 
+def _holds(consumed: set[tuple[str, int, int | str]], path: StorePath) -> bool:
+    """Whether this version of a raw file is one the generation consumed (False once it is gone)."""
+    try:
+        return _fingerprint(path) in consumed
+    except FileNotFoundError:
+        return False
+
+
 def consumed_names(current: StorePath | None) -> set[str]:
     """Names of the raw files a generation holds: readers skip those raw files."""
     return {name for name, _, _ in _consumed(current)}
@@ -387,14 +395,16 @@ def sweep(
             except FileNotFoundError:
                 continue
             consumed = _consumed(files.current)
-            superseded = [p for p in files.raw if p.exists() and _fingerprint(p) in consumed]
-            superseded += [p for _, p in files.generations[:-1]]
+            raw = [p for p in files.raw if _holds(consumed, p)]
+            superseded = [p for _, p in files.generations[:-1]]
             superseded += [p for _, g, p in files.rollups if g < files.generation]
             if age < raw_retention_s:
-                result.kept_for_readers += len(superseded)
+                result.kept_for_readers += len(raw) + len(superseded)
                 continue
-            for path in superseded:
-                if remove(path):
+            for path in raw + superseded:
+                # A raw file is checked again just before it goes: a re-run written since the listing
+                # is a new version that no generation holds yet.
+                if (path not in raw or _holds(consumed, path)) and remove(path):
                     result.removed.append(relative(path, root))
                     crashpoint("sweep.removed_one")
     for tmp in stale_temp_files(root, temp_max_age_s):

@@ -162,3 +162,31 @@ def test_a_session_over_some_days_reads_those_days_whole_and_lists_nothing_else(
     assert part == [r for r in full if r[0] in wanted] and len(part) == 2 * 2 * 3
     assert part_inst == [r for r in full_inst if r[0] in wanted] and part_inst
     assert [d for (d,) in listed] == ["1970-01-01", *(d.isoformat() for d in wanted)]
+
+
+def test_a_rerun_written_while_the_sweep_runs_is_kept(root: StorePath, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sweep lists a day's superseded raw files, then deletes them one by one; a re-run of one of
+    those ticks that lands in between is a new version, which no generation holds: it must stay."""
+    import pipelines.storage.compactor as compactor
+
+    for at in T:
+        _write(root, at)
+    compact_day(root, DAY, raw_retention_s=3600)
+    rerun = _ok(T[2], "rerun-instance")
+    real_remove, calls = compactor.remove, []
+
+    def remove_after_a_rerun(path: StorePath) -> bool:
+        if not calls:
+            _write(root, T[2], rerun)  # lands after the listing, before the next deletes
+        calls.append(path.name)
+        return real_remove(path)
+
+    monkeypatch.setattr(compactor, "remove", remove_after_a_rerun)
+    compactor.sweep(root, [DAY], raw_retention_s=0)
+    name = f"tick-{T[2]:%Y%m%dT%H%M%SZ}.parquet"
+    assert {p.name for t in ("instances", "polls") for p in day_files(root, t, DAY).raw} == {name}
+    compact_day(root, DAY, raw_retention_s=3600)  # the re-run replaces the tick's rows for its target
+    with connect(root) as con:
+        assert con.execute("select instance_id from instances where tick_at = ?", [T[2]]).fetchall() == [
+            ("rerun-instance",)
+        ]
