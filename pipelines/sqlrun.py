@@ -11,6 +11,7 @@ store settings), registered on each connection: no DuckDB extension is needed.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -133,8 +134,6 @@ _PRICE_COLUMNS = ("region", "currency", "vcpu_second", "memory_gb_second", "disk
 
 def _checked_prices(path: Path) -> pa.Table:
     """The price CSV as typed columns, or a ValueError naming the file, the line or column, and the fix."""
-    import csv  # noqa: PLC0415 - only cost reports read prices
-
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
         header = list(rows[0]) if rows else []
